@@ -1,0 +1,173 @@
+// src/cuda/sm80/fwd_tile.cuh -- layer: cuda/sm80 collective pieces. Shared-memory geometry, the swizzle,
+// the in-place N-d tile loader (cp.async straight from the user's heads-last layout: no permutation
+// copy), and the per-Q-tile neighborhood state (KV-tile box, full/partial tile test, element mask).
+//
+// Invariants: smem rows are HEAD_DIM 16-bit values, split in 16-byte chunks and XOR-swizzled so that
+// ldmatrix of 8 rows at one logical chunk hits 8 distinct bank groups. Rows past the group extent, and
+// head-dim chunks past `dim`, are zero-filled (cp.async src-size 0): they never read out of bounds.
+// The neighborhood math itself comes from gna/na/ (axis_kv_box, axis_full_range, window_in), not from here.
+#pragma once
+
+#include <cstdint>
+
+#include "cuda/common/mma_sm80.cuh"
+#include "cuda/sm80/fwd_params.hpp"
+#include "gna/na/tiles.hpp"
+#include "gna/na/window.hpp"
+
+namespace gna::cuda::sm80 {
+
+template <class T, int HEAD_DIM, int BLOCK_M>
+struct FwdConfig {
+  using Element = T;
+  static constexpr int kHeadDim = HEAD_DIM;
+  static constexpr int kBlockM = BLOCK_M;
+  static constexpr int kWarps = BLOCK_M / 16;  // each warp owns 16 query rows
+  static constexpr int kThreads = kWarps * 32;
+  static constexpr int kChunks = HEAD_DIM / 8;  // 16-byte chunks per row
+  static constexpr int kStages = 2;             // K/V double buffer
+  static_assert(kThreads % kChunks == 0, "a thread must keep one chunk column");
+  static constexpr int kRowsPerPass = kThreads / kChunks;
+  // Shared memory, in elements: Q (BLOCK_M, HEAD_DIM) | K (STAGES, 64, HEAD_DIM) | V (STAGES, 64, HEAD_DIM)
+  static constexpr int kQElems = BLOCK_M * HEAD_DIM;
+  static constexpr int kKVElems = kBlockN * HEAD_DIM;
+  static constexpr size_t kSmemBytes =
+      sizeof(T) * (size_t(kQElems) + 2 * kStages * size_t(kKVElems)) + sizeof(int) * kBlockN;
+};
+
+// Element offset of (row, logical 16-byte chunk) in a swizzled (rows, HEAD_DIM) smem tile.
+template <int HEAD_DIM>
+__device__ __forceinline__ int swz(int row, int chunk) {
+  constexpr int kChunks = HEAD_DIM / 8;
+  int phys;
+  if constexpr (kChunks >= 8) {
+    phys = chunk ^ (row & 7);
+  } else {
+    phys = chunk ^ ((row / (8 / kChunks)) & (kChunks - 1));
+  }
+  return row * HEAD_DIM + phys * 8;
+}
+
+// Per-axis offsets of a linear tile row (row-major inside the N-d tile: last axis fastest).
+__device__ __forceinline__ void tile_row_offsets(int row, const int (&tile)[kMaxRank], int (&off)[kMaxRank]) {
+  off[2] = row % tile[2];
+  off[1] = (row / tile[2]) % tile[1];
+  off[0] = row / (tile[2] * tile[1]);
+}
+__device__ __forceinline__ int pack_offsets(const int (&off)[kMaxRank]) {
+  return off[0] | (off[1] << 8) | (off[2] << 16);
+}
+__device__ __forceinline__ int unpack_offset(int packed, int d) { return (packed >> (8 * d)) & 0xff; }
+
+// Everything a thread block knows about its Q tile: group, tile origin, real extents, KV box.
+struct QTileState {
+  int64_t batch, head, kv_head;
+  int group[kMaxRank];     // dilation group per axis
+  int q_origin[kMaxRank];  // group-local coordinate of the tile's first row, per axis
+  na::GroupAxis axis[kMaxRank];   // group-local axis (extent L_g, window, stride, causal)
+  na::Range box[kMaxRank];         // KV tiles visited, per axis (tile indices)
+  na::Range full[kMaxRank];        // the sub-range of them that is full on the axis
+  int64_t spatial_tiles;   // prod(box sizes)
+  int64_t extra_tiles;     // ceil(extra_kv / 64)
+
+  // Returns false when the whole tile is padding (nothing to compute or store).
+  __device__ bool init(const FwdParams& p, int64_t block) {
+    int64_t tile_lin = block % p.q_tiles_total;
+    const int64_t bh = block / p.q_tiles_total;
+    head = bh % p.heads;
+    batch = bh / p.heads;
+    kv_head = head / (p.heads / p.kv_heads);
+    int tcoord[kMaxRank];
+    for (int d = kMaxRank - 1; d >= 0; --d) {
+      tcoord[d] = static_cast<int>(tile_lin % p.q_tiles[d]);
+      tile_lin /= p.q_tiles[d];
+    }
+    for (int d = kMaxRank - 1; d >= 0; --d) {
+      group[d] = static_cast<int>(tile_lin % p.axis[d].dilation);
+      tile_lin /= p.axis[d].dilation;
+    }
+    spatial_tiles = 1;
+    bool real = true;
+    for (int d = 0; d < kMaxRank; ++d) {
+      axis[d] = na::group_axis(p.axis[d], group[d]);
+      q_origin[d] = tcoord[d] * p.q_tile[d];
+      if (q_origin[d] >= axis[d].extent) real = false;
+      box[d] = na::axis_kv_box(tcoord[d], p.q_tile[d], p.kv_tile[d], axis[d]);
+      full[d] = na::axis_full_range(tcoord[d], p.q_tile[d], p.kv_tile[d], axis[d]);
+      spatial_tiles *= box[d].size();
+    }
+    extra_tiles = (p.extra_kv + kBlockN - 1) / kBlockN;
+    return real;
+  }
+
+  // KV tile `it` (spatial tiles first, row-major in the box, then the extra-KV tiles): its group-local
+  // origin per axis, and whether every (query, key) pair of the two tiles attends (no element mask).
+  __device__ bool kv_tile(const FwdParams& p, int64_t it, int (&origin)[kMaxRank]) const {
+    int64_t rem = it;
+    bool all_full = true;
+    for (int d = kMaxRank - 1; d >= 0; --d) {
+      const int64_t kt = box[d].start + rem % box[d].size();
+      rem /= box[d].size();
+      origin[d] = static_cast<int>(kt * p.kv_tile[d]);
+      all_full = all_full && full[d].contains(kt);
+    }
+    return all_full;
+  }
+};
+
+// Asynchronously copies one 64-token tile (K or V, spatial or extra) into swizzled smem.
+// `packed_offsets[row]` holds the row's per-axis offsets inside the KV tile (see pack_offsets).
+template <class Cfg>
+__device__ __forceinline__ void load_kv_tile(const FwdParams& p, const QTileState& st, const void* base,
+                                             const int64_t (&stride)[5], const void* extra_base,
+                                             const int64_t (&extra_stride)[3], int64_t it,
+                                             typename Cfg::Element* smem, const int* packed_offsets) {
+  using T = typename Cfg::Element;
+  const int chunk = threadIdx.x % Cfg::kChunks;
+  const bool dim_ok = chunk * 8 < p.dim;
+  if (it < st.spatial_tiles) {
+    int origin[kMaxRank];
+    st.kv_tile(p, it, origin);
+#pragma unroll
+    for (int row = threadIdx.x / Cfg::kChunks; row < kBlockN; row += Cfg::kRowsPerPass) {
+      const int packed = packed_offsets[row];
+      bool valid = dim_ok;
+      int64_t off = st.batch * stride[0] + st.kv_head * stride[4] + chunk * 8;
+#pragma unroll
+      for (int d = 0; d < kMaxRank; ++d) {
+        const int local = origin[d] + unpack_offset(packed, d);
+        valid = valid && local < st.axis[d].extent;
+        off += (int64_t(local) * p.axis[d].dilation + st.group[d]) * stride[1 + d];
+      }
+      const T* src = static_cast<const T*>(base) + (valid ? off : 0);
+      cp_async_16(smem_addr(smem + swz<Cfg::kHeadDim>(row, chunk)), src, valid);
+    }
+  } else {
+    const int64_t first = (it - st.spatial_tiles) * kBlockN;
+#pragma unroll
+    for (int row = threadIdx.x / Cfg::kChunks; row < kBlockN; row += Cfg::kRowsPerPass) {
+      const bool valid = dim_ok && first + row < p.extra_kv;
+      const int64_t off =
+          st.batch * extra_stride[0] + (first + row) * extra_stride[1] + st.kv_head * extra_stride[2] + chunk * 8;
+      const T* src = static_cast<const T*>(extra_base) + (valid ? off : 0);
+      cp_async_16(smem_addr(smem + swz<Cfg::kHeadDim>(row, chunk)), src, valid);
+    }
+  }
+}
+
+// Element offset of query row `row` of this Q tile in a [B, X0, X1, X2, H, ...] tensor, or -1 for padding.
+__device__ __forceinline__ int64_t query_row_offset(const FwdParams& p, const QTileState& st, int row,
+                                                    const int64_t (&stride)[5]) {
+  int off_in_tile[kMaxRank];
+  tile_row_offsets(row, p.q_tile, off_in_tile);
+  int64_t off = st.batch * stride[0] + st.head * stride[4];
+#pragma unroll
+  for (int d = 0; d < kMaxRank; ++d) {
+    const int local = st.q_origin[d] + off_in_tile[d];
+    if (local >= st.axis[d].extent) return -1;
+    off += (int64_t(local) * p.axis[d].dilation + st.group[d]) * stride[1 + d];
+  }
+  return off;
+}
+
+}  // namespace gna::cuda::sm80
