@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# bench/gpu_run.sh -- one call on the GPU machine: build every CUDA instance with all cores, run the GPU
+# tests against the reference, compute-sanitizer on a subset, check the SASS, time every preset with
+# `gna bench` and the peers (shared/tools/peer_bench.py) in the same call. Logs go to $OUT (or ./gpu-out).
+#   usage: bash bench/gpu_run.sh [quick|full]       (quick: tests + our bench only, no peers)
+set -uo pipefail
+MODE=${1:-full}
+OUT=${OUT:-$PWD/gpu-out}
+mkdir -p "$OUT"
+cd "$(dirname "$0")/.."
+log() { echo "== $*" | tee -a "$OUT/summary.txt"; }
+nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm --format=csv | tee "$OUT/gpu.txt"
+DEV=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1 | tr ' ' '_')
+
+log "configure + build ($(nproc) cores)"
+cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DGNA_CUDA=ON -DGNA_CUDA_ALL_INSTANCES=ON \
+  -DCMAKE_CUDA_ARCHITECTURES=90 >"$OUT/build.log" 2>&1 &&
+  cmake --build build-gpu -j"$(nproc)" >>"$OUT/build.log" 2>&1 || { tail -50 "$OUT/build.log"; exit 1; }
+tail -3 "$OUT/build.log"
+
+log "SASS check (HMMA / LDSM / LDGSTS in the sm80 kernel)"
+cuobjdump --dump-sass build-gpu/src/libgna.a 2>/dev/null | grep -oE "HMMA|HGMMA|LDSM|LDGSTS|UTMALDG" | sort | uniq -c | tee -a "$OUT/summary.txt"
+
+log "GPU tests"
+GNA_TEST_RANDOM_CASES=${GNA_TEST_RANDOM_CASES:-200} ./build-gpu/tests/cuda/test_cuda_forward 2>&1 | tee "$OUT/test_cuda.log" | grep -E "FAIL|PASSED|SKIPPED|cases checked|SEED" | head -60
+
+log "compute-sanitizer memcheck + racecheck on the hand-picked cases"
+if command -v compute-sanitizer >/dev/null; then
+  compute-sanitizer --tool memcheck --error-exitcode 3 ./build-gpu/tests/cuda/test_cuda_forward \
+    --gtest_filter='Sm80Forward.HandPickedCases' >"$OUT/memcheck.log" 2>&1; echo "memcheck rc=$?" | tee -a "$OUT/summary.txt"
+  compute-sanitizer --tool racecheck --error-exitcode 3 ./build-gpu/tools/cli/gna check --backend sm80 \
+    --shape 20 20 --window 6 6 --heads 2 --dim 64 >"$OUT/racecheck.log" 2>&1; echo "racecheck rc=$?" | tee -a "$OUT/summary.txt"
+  tail -3 "$OUT/memcheck.log" "$OUT/racecheck.log"
+fi
+
+log "gna bench (all presets)"
+./build-gpu/tools/cli/gna bench --preset all --json "$OUT/ours.jsonl" 2>&1 | tee -a "$OUT/summary.txt"
+
+if [ "$MODE" = full ]; then
+  log "peers"
+  for p in flux-gna flux-na hunyuan-gna hunyuan-na cosmos-na 1d-32k-na 1d-32k-gna; do
+    timeout 300 python3 "${PEER_BENCH:-.deps/peers/peer_bench.py}" --preset "$p" --json "$OUT/peers.jsonl" 2>&1 | tail -1 | tee -a "$OUT/summary.txt"
+  done
+fi
+log "done on $DEV"

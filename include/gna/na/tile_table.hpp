@@ -1,0 +1,57 @@
+// gna/na/tile_table.hpp -- layer: na. THE table of tile sizes the kernels are built for.
+//
+// One source of truth shared by the kernels' instance list / dispatch and by the planner (src/sim): a
+// kernel family is compiled for a number of Q-tile tokens and KV-tile tokens; the N-d factorisation of a
+// tile (e.g. 128 = 16x8 or 2x8x8) is a run-time value. The planner enumerates exactly these token counts,
+// factored over the axes as powers of two, and never proposes a tiling a kernel cannot run.
+//
+// Invariants: token counts are powers of two; every entry is (q_tokens, kv_tokens) with both >= 1.
+#pragma once
+
+#include <cstdint>
+
+#include "gna/na/window.hpp"
+
+namespace gna {
+namespace na {
+
+struct TileConfig {
+  int64_t q_tokens;   // tokens per Q tile (product of the per-axis Q tile extents)
+  int64_t kv_tokens;  // tokens per KV tile
+};
+
+// Supported (Q tokens, KV tokens) per tile, for sm80 and sm90 alike (Q and KV chosen independently).
+// Extend here, and only here, when a kernel instance is added.
+constexpr TileConfig kTileConfigs[] = {{128, 128}, {128, 64}, {64, 128}, {64, 64}};
+constexpr int kNumTileConfigs = sizeof(kTileConfigs) / sizeof(kTileConfigs[0]);
+
+// Calls f(const int64_t* shape) for every way to write `tokens` (a power of two) as a product of `rank`
+// powers of two, shape[0..rank). Row-major order of the exponents, first axis slowest.
+template <class F>
+void for_each_pow2_factorization(int rank, int64_t tokens, F&& f) {
+  int log2 = 0;
+  while ((int64_t{1} << log2) < tokens) ++log2;
+  int64_t shape[kMaxRank] = {1, 1, 1};
+  if (rank == 1) {
+    shape[0] = tokens;
+    f(static_cast<const int64_t*>(shape));
+    return;
+  }
+  for (int e0 = log2; e0 >= 0; --e0) {
+    if (rank == 2) {
+      shape[0] = int64_t{1} << e0;
+      shape[1] = int64_t{1} << (log2 - e0);
+      f(static_cast<const int64_t*>(shape));
+      continue;
+    }
+    for (int e1 = log2 - e0; e1 >= 0; --e1) {
+      shape[0] = int64_t{1} << e0;
+      shape[1] = int64_t{1} << e1;
+      shape[2] = int64_t{1} << (log2 - e0 - e1);
+      f(static_cast<const int64_t*>(shape));
+    }
+  }
+}
+
+}  // namespace na
+}  // namespace gna

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# scripts/setup.sh -- installs missing build dependencies (Debian/Ubuntu) and builds gna into ./build.
+#
+# Idempotent: installs only what is missing (apt-get update only then), re-configures (cheap, keeps the
+# cache) and builds incrementally. CUDA backends are built when nvcc is found (GNA_CUDA=AUTO); with
+# CI=true the CUDA build compiles one kernel instance per family (-DGNA_CUDA_ALL_INSTANCES=OFF).
+# Environment: GNA_CMAKE_ARGS  extra cmake arguments (e.g. "-DGNA_CUDA=OFF")
+#              GNA_BUILD_DIR   build directory (default: build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+build_dir="${GNA_BUILD_DIR:-build}"
+
+missing=()
+command -v cmake >/dev/null 2>&1 || missing+=(cmake)
+command -v g++ >/dev/null 2>&1 || missing+=(g++)
+command -v make >/dev/null 2>&1 || missing+=(make)
+if ! dpkg -s libgtest-dev >/dev/null 2>&1 && [ ! -f /usr/include/gtest/gtest.h ]; then
+  missing+=(libgtest-dev)
+fi
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  if [ "$(id -u)" -eq 0 ]; then
+    sudo_cmd=()
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo_cmd=(sudo)
+  else
+    echo "setup: error: missing ${missing[*]} and not root (no sudo); install them and rerun" >&2
+    exit 1
+  fi
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+cmake_args=(-DCMAKE_BUILD_TYPE=Release)
+if [ "${CI:-}" = "true" ]; then
+  cmake_args+=(-DGNA_CUDA_ALL_INSTANCES=OFF)
+fi
+if [ -n "${GNA_CMAKE_ARGS:-}" ]; then
+  read -r -a extra_args <<<"${GNA_CMAKE_ARGS}"
+  cmake_args+=("${extra_args[@]}")
+fi
+
+cmake -S . -B "$build_dir" "${cmake_args[@]}"
+cmake --build "$build_dir" -j"$(nproc)"

@@ -1,0 +1,92 @@
+// src/sim/cost_model.cpp -- layer: plan. Predicted kernel and layout time from an exact Accounting.
+//
+// Owns THE table of per-architecture constants (arch_models()). Every constant is an initial guess from
+// public figures (shared/anchors.md), to be replaced by values fitted to our own kernels' measured times
+// (docs/simulator.md says how). Model, per (batch entry, head) work unit = one Q tile on one SM:
+//   t_full  = 2 (Dqk + Dv) Aq Akv / (dense_tflops * eff / sms)          one full tile pair on one SM
+//   work    = B H (full * t_full + partial * t_full * mask_multiplier + q_tiles * q_tile_overhead)
+//   kernel  = launch + (work / units) * ceil(units / sms)                 units = B H q_tiles (waves)
+//   layout  = permute_bytes / copy_bandwidth + one launch per copy kernel
+// eff = head-dim factor * Q-tile factor * KV-tile factor (64-token tiles run below 128-token ones; tiles
+// under 64 tokens waste tensor-core rows in proportion).
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <sstream>
+
+#include "gna/error.hpp"
+#include "gna/sim.hpp"
+
+namespace gna {
+namespace sim {
+
+const std::vector<ArchModel>& arch_models() {
+  // name, description, sms, dense_tflops, mask_multiplier, q_tile_overhead_us, copy_tbps, launch_us,
+  // q64_efficiency, kv64_efficiency, head_dim_slope.  ALL INITIAL GUESSES (see the file comment).
+  static const std::vector<ArchModel> table = {
+      {"h100", "NVIDIA H100 SXM (sm90a, wgmma/TMA kernel; ~650 TFLOP/s = FA3/cuDNN/NATTEN dense-tile rate)",
+       132, 650.0, 1.3, 0.5, 3.0, 4.0, 0.85, 0.92, 0.2},
+      {"h200", "NVIDIA H200 (sm90a; H100 compute, 4.8 TB/s HBM3e)", 132, 670.0, 1.3, 0.5, 4.2, 4.0, 0.85,
+       0.92, 0.2},
+      {"a100", "NVIDIA A100 SXM (sm80 mma.sync kernel; FlashAttention-2 class ~230 TFLOP/s)", 108, 230.0,
+       1.3, 0.8, 1.5, 4.0, 0.9, 0.95, 0.15},
+      {"l40", "NVIDIA L40 / L40S class (sm89, sm80 kernel; ~120 TFLOP/s)", 142, 120.0, 1.3, 0.8, 0.7, 4.0,
+       0.9, 0.95, 0.15},
+      {"cpu", "host CPU backend (16 cores, fp32 accumulate, SIMD)", 16, 1.0, 1.5, 2.0, 0.05, 10.0, 1.0, 1.0,
+       0.0},
+  };
+  return table;
+}
+
+const ArchModel& arch_model(const std::string& name) {
+  std::string lower = name;
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  for (const ArchModel& m : arch_models())
+    if (lower == m.name) return m;
+  std::ostringstream names;
+  for (size_t i = 0; i < arch_models().size(); ++i) names << (i ? ", " : "") << arch_models()[i].name;
+  fail("--arch: unknown architecture '", name, "'; valid: ", names.str());
+}
+
+namespace {
+
+double tile_factor(int64_t tokens, double eff64) {
+  if (tokens >= 128) return 1.0;
+  if (tokens >= 64) return eff64;
+  return eff64 * static_cast<double>(tokens) / 64.0;
+}
+
+}  // namespace
+
+Prediction predict(const Problem& p, const Accounting& a, const ArchModel& arch) {
+  Prediction r;
+  const int64_t aq = a.tiling.q_tokens(), akv = a.tiling.kv_tokens();
+  const double dims = static_cast<double>(p.dim_qk + p.dim_v);
+  const double hd = std::clamp(1.0 + arch.head_dim_slope * std::log2(dims / 256.0), 0.5, 1.3);
+  const double eff = hd * tile_factor(aq, arch.q64_efficiency) * tile_factor(akv, arch.kv64_efficiency);
+  const double per_sm_flops_per_us = arch.dense_tflops * 1e6 * eff / arch.sms;  // 1e12 / 1e6
+  r.full_tile_us = 2.0 * dims * static_cast<double>(aq) * static_cast<double>(akv) / per_sm_flops_per_us;
+
+  const double bh = static_cast<double>(p.batch) * static_cast<double>(p.heads);
+  r.work_units = p.batch * p.heads * a.q_tiles;
+  const double work_us =
+      bh * (static_cast<double>(a.full_tiles) * r.full_tile_us +
+            static_cast<double>(a.partial_tiles) * r.full_tile_us * arch.mask_multiplier +
+            static_cast<double>(a.q_tiles) * arch.q_tile_overhead_us);
+  double kernel_us = 0;
+  if (r.work_units > 0) {
+    r.waves = (r.work_units + arch.sms - 1) / arch.sms;
+    kernel_us = arch.launch_us + work_us / static_cast<double>(r.work_units) * static_cast<double>(r.waves);
+  }
+  const int copies = (a.q_needs_copy ? 2 : 0) + (a.kv_needs_copy ? 1 : 0);
+  const double layout_us =
+      static_cast<double>(a.permute_bytes) / (arch.copy_tbps * 1e6) + copies * arch.launch_us;
+  r.kernel_ms = kernel_us * 1e-3;
+  r.layout_ms = layout_us * 1e-3;
+  r.total_ms = r.kernel_ms + r.layout_ms;
+  return r;
+}
+
+}  // namespace sim
+}  // namespace gna

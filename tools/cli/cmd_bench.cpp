@@ -1,0 +1,104 @@
+// tools/cli/cmd_bench.cpp -- layer: CLI. `gna bench`: times a CUDA backend on a preset or a problem
+// (warm-up, then the median of >= 20 calls timed with CUDA events), verifies sampled queries against the
+// spec in fp64, and prints kernel / layout / total ms and effective TFLOP/s (spec s9). --json appends one
+// line per case. `--preset all` runs every preset of include/gna/presets.hpp.
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+
+#include "commands.hpp"
+#include "gna/presets.hpp"
+#include "options.hpp"
+#include "testbed/testbed.hpp"
+
+namespace gna::cli {
+namespace {
+
+std::string today() {
+  const std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d", std::gmtime(&t));
+  return buf;
+}
+
+std::string json_array(const int64_t* v, int n) {
+  std::ostringstream os;
+  os << "[";
+  for (int i = 0; i < n; ++i) os << (i ? ", " : "") << v[i];
+  os << "]";
+  return os.str();
+}
+
+}  // namespace
+
+int cmd_bench(std::vector<std::string> args) {
+  if (take_flag(args, "--help")) {
+    std::printf(
+        "usage: gna bench [--preset NAME|all] [--backend NAME] [--reps N] [--warmup N] [--json FILE]\n"
+        "                 [problem options]\n"
+        "Times the forward pass on the GPU (median of --reps calls, default 20, CUDA events), checks\n"
+        "sampled queries against the spec in fp64, prints kernel/layout/total ms and effective TFLOP/s.\n\n%s",
+        problem_options_help().c_str());
+    return 0;
+  }
+  const int reps = std::max(20, std::stoi(take_option(args, "--reps", "20")));
+  const int warmup = std::stoi(take_option(args, "--warmup", "5"));
+  const std::string json = take_option(args, "--json");
+  std::vector<std::string> names;
+  for (size_t i = 0; i + 1 < args.size(); ++i)
+    if (args[i] == "--preset" && args[i + 1] == "all") {
+      for (const auto& p : presets()) names.push_back(p.name);
+      args.erase(args.begin() + i, args.begin() + i + 2);
+      break;
+    }
+  if (names.empty()) names.push_back("");
+  int failed = 0;
+  for (const std::string& name : names) {
+    std::vector<std::string> a = args;
+    if (!name.empty()) a.insert(a.begin(), {"--preset", name});
+    ProblemOptions po = parse_problem_options(a, ProblemOptions{});
+    reject_leftovers(a, "gna bench");
+    po.problem.validate();
+    std::string backend = po.backend;
+    if (backend == "auto") {
+      for (const auto& b : list_backends())
+        if (b.available && b.name.rfind("sm", 0) == 0) {
+          backend = b.name;
+          break;
+        }
+      if (backend == "auto") fail("gna bench: no CUDA backend is available (", build_info(), ")");
+    }
+    testbed::Case c;
+    c.name = po.preset.empty() ? "custom" : po.preset;
+    c.problem = po.problem;
+    c.dtype = po.dtype;
+    c.q_tile = po.q_tile;
+    c.kv_tile = po.kv_tile;
+    const testbed::BenchResult r = testbed::bench_case(c, backend, warmup, reps, po.seed);
+    const bool ok = r.max_err < (po.dtype == DType::f16 ? 1e-2 : 3e-2);
+    if (!ok) ++failed;
+    std::printf("%-12s %-5s %s | kernel %.3f ms | layout %.3f ms | total %.3f ms | %.1f eff TFLOP/s | "
+                "max err %.2e on %lld queries%s\n",
+                c.name.c_str(), backend.c_str(), dtype_name(po.dtype), r.kernel_ms, r.layout_ms, r.total_ms,
+                r.eff_tflops, r.max_err, static_cast<long long>(r.checked_queries), ok ? "" : " [WRONG]");
+    std::fflush(stdout);
+    if (!json.empty()) {
+      const Problem& p = po.problem;
+      std::ofstream f(json, std::ios::app);
+      if (!f) fail("--json: cannot open '", json, "' for appending");
+      f << "{\"preset\": \"" << c.name << "\", \"backend\": \"" << backend << "\", \"device\": \"" << r.device
+        << "\", \"dtype\": \"" << dtype_name(po.dtype) << "\", \"shape\": " << json_array(p.extent.data(), p.rank)
+        << ", \"window\": " << json_array(p.window.data(), p.rank) << ", \"stride\": "
+        << json_array(p.stride.data(), p.rank) << ", \"dilation\": " << json_array(p.dilation.data(), p.rank)
+        << ", \"batch\": " << p.batch << ", \"heads\": " << p.heads << ", \"dim\": " << p.dim_qk
+        << ", \"kernel_ms\": " << r.kernel_ms << ", \"layout_ms\": " << r.layout_ms << ", \"total_ms\": "
+        << r.total_ms << ", \"eff_tflops\": " << r.eff_tflops << ", \"max_err\": " << r.max_err
+        << ", \"reps\": " << reps << ", \"date\": \"" << today() << "\"}\n";
+    }
+  }
+  return failed == 0 ? 0 : 1;
+}
+
+}  // namespace gna::cli

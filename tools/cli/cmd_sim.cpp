@@ -1,0 +1,252 @@
+// tools/cli/cmd_sim.cpp -- layer: CLI. `gna sim`: the simulator and tile planner (include/gna/sim.hpp).
+//
+// Prints the exact tile accounting of a problem under one tiling (given with --q-tile/--kv-tile, else the
+// planner's best for --arch), the predicted time, and optionally every supported tiling ranked by
+// predicted time (--all-tilings) and the per-axis strides that make the problem perfectly block-sparse
+// (--find-strides). --json prints one JSON object instead of text. Nothing here computes tile math: it
+// only formats what src/sim returns.
+#include <cstdio>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include "commands.hpp"
+#include "gna/error.hpp"
+#include "gna/presets.hpp"
+#include "gna/sim.hpp"
+#include "options.hpp"
+
+namespace gna::cli {
+namespace {
+
+const char* kSimHelp =
+    "usage: gna sim [problem options] [--q-tile T --kv-tile T] [--arch NAME] [--all-tilings]\n"
+    "               [--find-strides] [--groups] [--json]\n"
+    "\n"
+    "Exact tile accounting (no token pairs are enumerated) and the cost model's predicted time for\n"
+    "one tiling: --q-tile/--kv-tile give any positive per-axis extents (1 included; one of the two\n"
+    "alone sets both); without them the planner picks the fastest tiling the kernels support\n"
+    "(Q and KV tiles of 64 or 128 tokens, factored over the axes as powers of two).\n"
+    "\n"
+    "  --arch NAME      cost-model constants: h100 (default), h200, a100, l40, cpu\n"
+    "  --all-tilings    also list every supported tiling, fastest predicted first\n"
+    "  --find-strides   per axis, the strides that make the problem perfectly block-sparse under\n"
+    "                   the tiling, nearest to the given stride first\n"
+    "  --groups         print the counts of each dilation group (at most 64)\n"
+    "  --json           one JSON object on stdout instead of text\n"
+    "\n"
+    "Counts are per batch entry and head, summed over dilation groups. Bounds: flop = N(N+Nx) /\n"
+    "attended pairs; tile = dense tile pairs / visited tile pairs; pair = N(N+Nx) / computed pairs.\n"
+    "\n";
+
+std::string fixed(double v, int digits) {
+  std::ostringstream os;
+  os << std::fixed << std::setprecision(digits) << v;
+  return os.str();
+}
+
+std::string tile_json(const std::array<int64_t, kMaxRank>& t, int rank) {
+  std::string s = "[";
+  for (int d = 0; d < rank; ++d) s += (d ? "," : "") + std::to_string(t[d]);
+  return s + "]";
+}
+
+std::string json_escape(const std::string& s) {
+  std::string o;
+  for (char c : s) {
+    if (c == '"' || c == '\\') o += '\\';
+    o += c;
+  }
+  return o;
+}
+
+// One tiling's accounting and prediction as JSON members (no braces).
+std::string entry_json(const Problem& p, const sim::PlanEntry& e) {
+  const sim::Accounting& a = e.accounting;
+  const sim::Prediction& r = e.prediction;
+  std::ostringstream os;
+  os << "\"tiling\": \"" << e.tiling.str() << "\", \"q_tile\": " << tile_json(e.tiling.q_tile, p.rank)
+     << ", \"kv_tile\": " << tile_json(e.tiling.kv_tile, p.rank) << ", \"tokens\": " << a.tokens
+     << ", \"dilation_groups\": " << a.groups << ", \"q_tiles\": " << a.q_tiles
+     << ", \"visited_tiles\": " << a.visited_tiles << ", \"full_tiles\": " << a.full_tiles
+     << ", \"partial_tiles\": " << a.partial_tiles << ", \"extra_kv_tiles_per_q_tile\": " << a.extra_kv_tiles
+     << ", \"dense_tiles\": " << a.dense_tiles << ", \"attended_pairs\": " << a.attended_pairs
+     << ", \"computed_pairs\": " << a.computed_pairs << ", \"q_padding\": " << a.q_padding
+     << ", \"kv_padding\": " << a.kv_padding << ", \"flop_speedup_bound\": " << fixed(a.flop_speedup_bound, 6)
+     << ", \"tile_speedup_bound\": " << fixed(a.tile_speedup_bound, 6)
+     << ", \"pair_speedup_bound\": " << fixed(a.pair_speedup_bound, 6)
+     << ", \"full_share\": " << fixed(a.full_share, 6)
+     << ", \"perfectly_block_sparse\": " << (a.perfectly_block_sparse ? "true" : "false")
+     << ", \"q_needs_copy\": " << (a.q_needs_copy ? "true" : "false")
+     << ", \"kv_needs_copy\": " << (a.kv_needs_copy ? "true" : "false")
+     << ", \"permute_bytes\": " << a.permute_bytes << ", \"predicted_ms\": " << fixed(r.total_ms, 6)
+     << ", \"kernel_ms\": " << fixed(r.kernel_ms, 6) << ", \"layout_ms\": " << fixed(r.layout_ms, 6)
+     << ", \"waves\": " << r.waves << ", \"predicted_eff_tflops\": "
+     << fixed(r.total_ms > 0 ? p.forward_flops() / (r.total_ms * 1e9) : 0.0, 3);
+  return os.str();
+}
+
+void print_entry(const Problem& p, const sim::PlanEntry& e, const std::string& how, const sim::ArchModel& m) {
+  const sim::Accounting& a = e.accounting;
+  const sim::Prediction& r = e.prediction;
+  auto pct = [](int64_t x, int64_t of) { return of > 0 ? fixed(100.0 * x / of, 1) + "%" : std::string("-"); };
+  std::cout << "tiling: " << e.tiling.str() << " (Q " << e.tiling.q_tokens() << " tokens, KV "
+            << e.tiling.kv_tokens() << " tokens; " << how << ")\n"
+            << "  counts per batch entry and head" << (a.groups > 1 ? ", summed over " : "")
+            << (a.groups > 1 ? std::to_string(a.groups) + " dilation groups" : std::string()) << "\n"
+            << "  Q tiles                " << a.q_tiles << "\n"
+            << "  visited KV tiles       " << a.visited_tiles << "  (full " << a.full_tiles << " = "
+            << pct(a.full_tiles, a.visited_tiles) << ", partial " << a.partial_tiles << ")\n";
+  if (a.extra_kv_tiles > 0) std::cout << "  extra-KV tiles         " << a.extra_kv_tiles << " per Q tile\n";
+  std::cout << "  dense tile pairs       " << a.dense_tiles << "\n"
+            << "  attended pairs         " << a.attended_pairs << "\n"
+            << "  computed pairs         " << a.computed_pairs << "  (" << pct(a.attended_pairs, a.computed_pairs)
+            << " useful)\n"
+            << "  padding slots          Q " << a.q_padding << ", KV " << a.kv_padding << "\n"
+            << "  speedup bounds         flop " << fixed(a.flop_speedup_bound, 2) << "x, tile "
+            << fixed(a.tile_speedup_bound, 2) << "x, pair " << fixed(a.pair_speedup_bound, 2) << "x\n"
+            << "  perfectly block-sparse " << (a.perfectly_block_sparse ? "yes" : "no") << "\n"
+            << "  token permutation      Q/O " << (a.q_needs_copy ? "copy" : "none") << ", K/V "
+            << (a.kv_needs_copy ? "copy" : "none") << ", " << fixed(a.permute_bytes / 1e6, 1)
+            << " MB moved\n"
+            << "predicted on " << m.name << ": " << fixed(r.total_ms, 3) << " ms (kernel " << fixed(r.kernel_ms, 3)
+            << " + layout " << fixed(r.layout_ms, 3) << "; " << r.waves << " waves of " << m.sms << "), "
+            << fixed(r.total_ms > 0 ? p.forward_flops() / (r.total_ms * 1e9) : 0.0, 0) << " eff TFLOP/s\n";
+}
+
+}  // namespace
+
+int cmd_sim(std::vector<std::string> args) {
+  if (take_flag(args, "--help") || take_flag(args, "-h")) {
+    std::cout << kSimHelp << problem_options_help();
+    return 0;
+  }
+  ProblemOptions defaults;
+  defaults.problem = make_problem({64, 64}, {13, 13});
+  defaults.problem.heads = defaults.problem.kv_heads = 8;
+  defaults.problem.dim_qk = defaults.problem.dim_v = 64;
+  const ProblemOptions o = parse_problem_options(args, defaults);
+  const std::string arch_name = take_option(args, "--arch", "h100");
+  const bool all = take_flag(args, "--all-tilings");
+  const bool strides = take_flag(args, "--find-strides");
+  const bool groups = take_flag(args, "--groups");
+  const bool json = take_flag(args, "--json");
+  reject_leftovers(args, "gna sim");
+
+  const Problem& p = o.problem;
+  p.validate();
+  const sim::ArchModel& arch = sim::arch_model(arch_name);
+
+  // Tiling: given (one of the two alone sets both), else the planner's choice.
+  auto given = [&](const std::array<int64_t, kMaxRank>& t) {
+    for (int d = 0; d < p.rank; ++d)
+      if (t[d] != 0) return true;
+    return false;
+  };
+  const bool q_given = given(o.q_tile), kv_given = given(o.kv_tile);
+  std::vector<sim::PlanEntry> ranked;
+  if (all || (!q_given && !kv_given)) ranked = sim::evaluate_tilings(p, arch, o.dtype);
+  sim::PlanEntry chosen;
+  std::string how;
+  if (q_given || kv_given) {
+    chosen.tiling.rank = p.rank;
+    for (int d = 0; d < p.rank; ++d) {
+      chosen.tiling.q_tile[d] = q_given ? o.q_tile[d] : o.kv_tile[d];
+      chosen.tiling.kv_tile[d] = kv_given ? o.kv_tile[d] : o.q_tile[d];
+    }
+    chosen.accounting = sim::account(p, chosen.tiling, o.dtype);
+    chosen.prediction = sim::predict(p, chosen.accounting, arch);
+    how = "given";
+  } else {
+    chosen = ranked.front();
+    how = "planner's choice of " + std::to_string(ranked.size()) + " supported tilings";
+  }
+  std::vector<std::vector<int64_t>> stride_lists;
+  if (strides) stride_lists = sim::find_strides(p, chosen.tiling);
+  std::vector<sim::GroupAccounting> group_list;
+  if (groups) group_list = sim::account_groups(p, chosen.tiling, 64);
+
+  if (json) {
+    std::ostringstream os;
+    os << "{\"problem\": \"" << json_escape(p.describe()) << "\", \"preset\": \"" << json_escape(o.preset)
+       << "\", \"arch\": \"" << arch.name << "\", \"chosen_by\": \"" << (q_given || kv_given ? "given" : "planner")
+       << "\", " << entry_json(p, chosen);
+    if (strides) {
+      os << ", \"strides\": [";
+      for (size_t d = 0; d < stride_lists.size(); ++d) {
+        os << (d ? ", " : "") << "[";
+        for (size_t i = 0; i < stride_lists[d].size(); ++i) os << (i ? ", " : "") << stride_lists[d][i];
+        os << "]";
+      }
+      os << "]";
+    }
+    if (groups) {
+      os << ", \"groups\": [";
+      for (size_t i = 0; i < group_list.size(); ++i) {
+        const auto& g = group_list[i];
+        os << (i ? ", " : "") << "{\"group\": " << tile_json(g.group, p.rank)
+           << ", \"extent\": " << tile_json(g.extent, p.rank) << ", \"tokens\": " << g.tokens
+           << ", \"q_tiles\": " << g.q_tiles << ", \"visited_tiles\": " << g.visited_tiles
+           << ", \"full_tiles\": " << g.full_tiles << ", \"attended_pairs\": " << g.attended_pairs << "}";
+      }
+      os << "]";
+    }
+    if (all) {
+      os << ", \"tilings\": [";
+      for (size_t i = 0; i < ranked.size(); ++i) os << (i ? ", " : "") << "{" << entry_json(p, ranked[i]) << "}";
+      os << "]";
+    }
+    os << "}\n";
+    std::cout << os.str();
+    return 0;
+  }
+
+  std::cout << "problem: " << p.describe() << (o.preset.empty() ? "" : " (preset " + o.preset + ")") << "\n"
+            << "arch: " << arch.name << " -- " << arch.description << " (cost constants: initial guesses)\n";
+  print_entry(p, chosen, how, arch);
+  if (groups) {
+    std::cout << "dilation groups (group: extent, Q tiles, visited, full, attended pairs):\n";
+    for (const auto& g : group_list) {
+      std::cout << "  " << tile_json(g.group, p.rank) << ": " << tile_json(g.extent, p.rank) << ", " << g.q_tiles
+                << ", " << g.visited_tiles << ", " << g.full_tiles << ", " << g.attended_pairs << "\n";
+    }
+  }
+  if (strides) {
+    std::cout << "strides making the problem perfectly block-sparse under " << chosen.tiling.str()
+              << " (nearest to the given stride first):\n";
+    bool any_missing = false;
+    for (size_t d = 0; d < stride_lists.size(); ++d) {
+      std::cout << "  axis " << d << " (stride " << p.stride[d] << "):";
+      if (stride_lists[d].empty()) {
+        std::cout << " none";
+        any_missing = true;
+      }
+      for (int64_t s : stride_lists[d]) std::cout << " " << s;
+      std::cout << "\n";
+    }
+    if (p.extra_kv % chosen.tiling.kv_tokens() != 0)
+      std::cout << "  (extra KV " << p.extra_kv << " is not a multiple of " << chosen.tiling.kv_tokens()
+                << " KV-tile tokens: its last tile is always partial)\n";
+    if (!any_missing) {
+      std::cout << "  nearest:";
+      for (const auto& l : stride_lists) std::cout << " " << l.front();
+      std::cout << "\n";
+    }
+  }
+  if (all) {
+    std::cout << "\nall supported tilings, fastest predicted first:\n"
+              << "  rank  tiling              pred_ms  kernel_ms  layout_ms  tile_x  pair_x  full   perfect\n";
+    for (size_t i = 0; i < ranked.size(); ++i) {
+      const auto& e = ranked[i];
+      char line[200];
+      std::snprintf(line, sizeof line, "  %4zu  %-18s %8.3f %10.3f %10.3f %7.2f %7.2f %5.2f   %s\n", i + 1,
+                    e.tiling.str().c_str(), e.prediction.total_ms, e.prediction.kernel_ms, e.prediction.layout_ms,
+                    e.accounting.tile_speedup_bound, e.accounting.pair_speedup_bound, e.accounting.full_share,
+                    e.accounting.perfectly_block_sparse ? "yes" : "no");
+      std::cout << line;
+    }
+  }
+  return 0;
+}
+
+}  // namespace gna::cli
