@@ -62,6 +62,20 @@ TEST(Options, PerAxisOneOrRankValues) {
   EXPECT_EQ(o.kv_tile[0], 0);
 }
 
+// The spelling: per-axis values separated by spaces ("--shape X Y Z").
+TEST(Options, PerAxisSpaceSeparated) {
+  std::vector<std::string> rest;
+  const ProblemOptions o = parse({"--shape", "30", "48", "80", "--window", "18", "24", "24", "--causal", "1",
+                                  "0", "0", "--heads", "3", "--out", "o.npy"}, &rest);
+  EXPECT_EQ(o.problem.rank, 3);
+  EXPECT_EQ(o.problem.extent[1], 48);
+  EXPECT_EQ(o.problem.window[2], 24);
+  EXPECT_TRUE(o.problem.is_causal[0]);
+  EXPECT_FALSE(o.problem.is_causal[2]);
+  EXPECT_EQ(o.problem.heads, 3);
+  EXPECT_EQ(rest, std::vector<std::string>({"--out", "o.npy"}));
+}
+
 TEST(Options, RankChangeRefitsDefaults) {
   const ProblemOptions one = parse({"--shape", "100"});
   EXPECT_EQ(one.problem.rank, 1);

@@ -123,6 +123,30 @@ std::string take_option(std::vector<std::string>& args, const std::string& name,
   return value;
 }
 
+// A per-axis option: "--window 7 9", "--window 7x9", "--window 7,9" or "--window=7,9". Consumes the
+// option and up to kMaxRank following values that are not options; returns them joined with ','.
+std::string take_axis_option(std::vector<std::string>& args, const std::string& name) {
+  std::string value;
+  for (size_t i = 0; i < args.size();) {
+    if (args[i] != name) {
+      ++i;
+      continue;
+    }
+    size_t j = i + 1;
+    std::string joined;
+    while (j < args.size() && j < i + 1 + kMaxRank && !starts_with(args[j], "--")) {
+      joined += (joined.empty() ? "" : ",") + args[j];
+      ++j;
+    }
+    if (joined.empty()) fail(name, ": missing value");
+    value = joined;
+    args.erase(args.begin() + static_cast<std::ptrdiff_t>(i), args.begin() + static_cast<std::ptrdiff_t>(j));
+  }
+  const std::string eq = take_option(args, name, "");
+  return eq.empty() ? value : eq;
+}
+
+
 bool take_flag(std::vector<std::string>& args, const std::string& name) {
   bool found = false;
   for (size_t i = 0; i < args.size();) {
@@ -162,7 +186,7 @@ ProblemOptions parse_problem_options(std::vector<std::string>& args, const Probl
     base_rank = pre.rank;
   }
   if (present("--shape")) {
-    const std::vector<int64_t> shape = parse_int_list("--shape", take_option(args, "--shape"));
+    const std::vector<int64_t> shape = parse_int_list("--shape", take_axis_option(args, "--shape"));
     if (shape.empty() || shape.size() > static_cast<size_t>(kMaxRank))
       fail("--shape: got ", shape.size(), " extents; the rank must be 1..", kMaxRank);
     const int rank = static_cast<int>(shape.size());
@@ -180,12 +204,12 @@ ProblemOptions parse_problem_options(std::vector<std::string>& args, const Probl
   const int rank = p.rank;
   if (rank < 1 || rank > kMaxRank) fail("problem rank ", rank, " is not in 1..", kMaxRank);
 
-  if (present("--window")) p.window = per_axis("--window", take_option(args, "--window"), rank, 1);
-  if (present("--stride")) p.stride = per_axis("--stride", take_option(args, "--stride"), rank, 1);
+  if (present("--window")) p.window = per_axis("--window", take_axis_option(args, "--window"), rank, 1);
+  if (present("--stride")) p.stride = per_axis("--stride", take_axis_option(args, "--stride"), rank, 1);
   if (present("--dilation"))
-    p.dilation = per_axis("--dilation", take_option(args, "--dilation"), rank, 1);
+    p.dilation = per_axis("--dilation", take_axis_option(args, "--dilation"), rank, 1);
   if (present("--causal")) {
-    const auto c = per_axis("--causal", take_option(args, "--causal"), rank, 0);
+    const auto c = per_axis("--causal", take_axis_option(args, "--causal"), rank, 0);
     for (int d = 0; d < kMaxRank; ++d) {
       if (c[d] != 0 && c[d] != 1) fail("--causal: value ", c[d], " on axis ", d, " must be 0 or 1");
       p.is_causal[d] = d < rank && c[d] == 1;
@@ -212,9 +236,9 @@ ProblemOptions parse_problem_options(std::vector<std::string>& args, const Probl
       fail("--backend: '", out.backend, "' is not one of auto|reference|cpu|sm80|sm90");
   }
   if (present("--seed")) out.seed = parse_uint("--seed", take_option(args, "--seed"));
-  if (present("--q-tile")) out.q_tile = per_axis("--q-tile", take_option(args, "--q-tile"), rank, 0);
+  if (present("--q-tile")) out.q_tile = per_axis("--q-tile", take_axis_option(args, "--q-tile"), rank, 0);
   if (present("--kv-tile"))
-    out.kv_tile = per_axis("--kv-tile", take_option(args, "--kv-tile"), rank, 0);
+    out.kv_tile = per_axis("--kv-tile", take_axis_option(args, "--kv-tile"), rank, 0);
   return out;
 }
 
