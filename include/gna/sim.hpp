@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "gna/na/tiles.hpp"
+#include "gna/na/tile_table.hpp"
 #include "gna/problem.hpp"
 #include "gna/tensor.hpp"
 
@@ -134,11 +135,16 @@ struct PlanEntry {
 
 // Every tiling the kernels support (na/tile_table.hpp: Q and KV token counts, each factored over the axes
 // as powers of two, chosen independently), predicted, sorted fastest first (ties: higher tile bound).
-std::vector<PlanEntry> evaluate_tilings(const Problem& p, const ArchModel& arch, DType dtype = DType::bf16);
+// `family` selects the table entries: `explore` (default) compares every tile size in the design space;
+// a compiled family (e.g. sm80) gives exactly the tilings that family's kernel runs for this head dim.
+std::vector<PlanEntry> evaluate_tilings(const Problem& p, const ArchModel& arch, DType dtype = DType::bf16,
+                                        na::KernelFamily family = na::KernelFamily::explore);
 
 // The best of evaluate_tilings.
-PlanEntry plan(const Problem& p, const ArchModel& arch, DType dtype = DType::bf16);
-PlanEntry plan(const Problem& p, const std::string& arch, DType dtype = DType::bf16);
+PlanEntry plan(const Problem& p, const ArchModel& arch, DType dtype = DType::bf16,
+               na::KernelFamily family = na::KernelFamily::explore);
+PlanEntry plan(const Problem& p, const std::string& arch, DType dtype = DType::bf16,
+               na::KernelFamily family = na::KernelFamily::explore);
 
 }  // namespace sim
 }  // namespace gna

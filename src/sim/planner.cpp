@@ -12,11 +12,17 @@
 namespace gna {
 namespace sim {
 
-std::vector<PlanEntry> evaluate_tilings(const Problem& p, const ArchModel& arch, DType dtype) {
+std::vector<PlanEntry> evaluate_tilings(const Problem& p, const ArchModel& arch, DType dtype,
+                                        na::KernelFamily family) {
   p.validate();
   std::vector<PlanEntry> out;
+  const na::TileConfig compiled = na::kernel_tile_config(family, std::max(p.dim_qk, p.dim_v));
   for (int c = 0; c < na::kNumTileConfigs; ++c) {
     const na::TileConfig cfg = na::kTileConfigs[c];
+    if (cfg.family != family) continue;
+    if (family != na::KernelFamily::explore &&
+        (cfg.q_tokens != compiled.q_tokens || cfg.kv_tokens != compiled.kv_tokens || cfg.max_head_dim != compiled.max_head_dim))
+      continue;
     na::for_each_pow2_factorization(p.rank, cfg.q_tokens, [&](const int64_t* q) {
       na::for_each_pow2_factorization(p.rank, cfg.kv_tokens, [&](const int64_t* kv) {
         PlanEntry e;
@@ -38,14 +44,14 @@ std::vector<PlanEntry> evaluate_tilings(const Problem& p, const ArchModel& arch,
   return out;
 }
 
-PlanEntry plan(const Problem& p, const ArchModel& arch, DType dtype) {
-  std::vector<PlanEntry> all = evaluate_tilings(p, arch, dtype);
-  if (all.empty()) fail("plan: no supported tiling for rank ", p.rank);
+PlanEntry plan(const Problem& p, const ArchModel& arch, DType dtype, na::KernelFamily family) {
+  std::vector<PlanEntry> all = evaluate_tilings(p, arch, dtype, family);
+  if (all.empty()) fail("plan: no supported tiling for rank ", p.rank, " and head dim ", std::max(p.dim_qk, p.dim_v));
   return all.front();
 }
 
-PlanEntry plan(const Problem& p, const std::string& arch, DType dtype) {
-  return plan(p, arch_model(arch), dtype);
+PlanEntry plan(const Problem& p, const std::string& arch, DType dtype, na::KernelFamily family) {
+  return plan(p, arch_model(arch), dtype, family);
 }
 
 }  // namespace sim

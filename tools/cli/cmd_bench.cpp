@@ -10,6 +10,7 @@
 
 #include "commands.hpp"
 #include "gna/presets.hpp"
+#include "gna/sim.hpp"
 #include "options.hpp"
 #include "testbed/testbed.hpp"
 
@@ -77,12 +78,27 @@ int cmd_bench(std::vector<std::string> args) {
     c.q_tile = po.q_tile;
     c.kv_tile = po.kv_tile;
     const testbed::BenchResult r = testbed::bench_case(c, backend, warmup, reps, po.seed);
+    // The simulator's view of the same call: the tiling the backend runs (the caller's, or the planner's
+    // choice for the sm80 family) and its predicted time on this card class.
+    const std::string arch = r.device.find("H200") != std::string::npos ? "h200"
+                             : r.device.find("H100") != std::string::npos ? "h100"
+                             : r.device.find("L40") != std::string::npos ? "l40" : "a100";
+    sim::PlanEntry pe = sim::plan(po.problem, arch, po.dtype, na::KernelFamily::sm80);
+    if (po.q_tile[0] != 0) pe.tiling.q_tile = po.q_tile;
+    if (po.kv_tile[0] != 0) pe.tiling.kv_tile = po.kv_tile;
+    pe.accounting = sim::account(po.problem, pe.tiling, po.dtype);
+    pe.prediction = sim::predict(po.problem, pe.accounting, sim::arch_model(arch));
+    std::ostringstream tiles;
+    for (int d = 0; d < po.problem.rank; ++d) tiles << (d ? "x" : "") << pe.tiling.q_tile[d];
+    tiles << "/";
+    for (int d = 0; d < po.problem.rank; ++d) tiles << (d ? "x" : "") << pe.tiling.kv_tile[d];
     const bool ok = r.max_err < (po.dtype == DType::f16 ? 1e-2 : 3e-2);
     if (!ok) ++failed;
-    std::printf("%-12s %-5s %s | kernel %.3f ms | layout %.3f ms | total %.3f ms | %.1f eff TFLOP/s | "
-                "max err %.2e on %lld queries%s\n",
-                c.name.c_str(), backend.c_str(), dtype_name(po.dtype), r.kernel_ms, r.layout_ms, r.total_ms,
-                r.eff_tflops, r.max_err, static_cast<long long>(r.checked_queries), ok ? "" : " [WRONG]");
+    std::printf("%-12s %-5s %s tiles %-12s | kernel %.3f ms | layout %.3f ms | total %.3f ms | %.1f eff TFLOP/s"
+                " | sim %.3f ms | max err %.2e on %lld queries%s\n",
+                c.name.c_str(), backend.c_str(), dtype_name(po.dtype), tiles.str().c_str(), r.kernel_ms, r.layout_ms,
+                r.total_ms, r.eff_tflops, pe.prediction.total_ms, r.max_err, static_cast<long long>(r.checked_queries),
+                ok ? "" : " [WRONG]");
     std::fflush(stdout);
     if (!json.empty()) {
       const Problem& p = po.problem;
@@ -95,6 +111,8 @@ int cmd_bench(std::vector<std::string> args) {
         << ", \"batch\": " << p.batch << ", \"heads\": " << p.heads << ", \"dim\": " << p.dim_qk
         << ", \"kernel_ms\": " << r.kernel_ms << ", \"layout_ms\": " << r.layout_ms << ", \"total_ms\": "
         << r.total_ms << ", \"eff_tflops\": " << r.eff_tflops << ", \"max_err\": " << r.max_err
+        << ", \"tiles\": \"" << tiles.str() << "\", \"visited_tiles\": " << pe.accounting.visited_tiles
+        << ", \"full_tiles\": " << pe.accounting.full_tiles << ", \"predicted_ms\": " << pe.prediction.total_ms
         << ", \"reps\": " << reps << ", \"date\": \"" << today() << "\"}\n";
     }
   }

@@ -5,7 +5,8 @@
 // tile (e.g. 128 = 16x8 or 2x8x8) is a run-time value. The planner enumerates exactly these token counts,
 // factored over the axes as powers of two, and never proposes a tiling a kernel cannot run.
 //
-// Invariants: token counts are powers of two; every entry is (q_tokens, kv_tokens) with both >= 1.
+// Invariants: token counts are powers of two; every entry is (q_tokens, kv_tokens) with both >= 1; within a
+// compiled family, entries are ordered by max_head_dim.
 #pragma once
 
 #include <cstdint>
@@ -15,15 +16,35 @@
 namespace gna {
 namespace na {
 
+// Which kernels a table entry describes. `explore` is the design space the simulator compares by default
+// (tile sizes a kernel could be built for); the others are compiled kernel families.
+enum class KernelFamily : int { explore = 0, sm80 = 1 };
+
 struct TileConfig {
-  int64_t q_tokens;   // tokens per Q tile (product of the per-axis Q tile extents)
-  int64_t kv_tokens;  // tokens per KV tile
+  KernelFamily family;
+  int64_t q_tokens;      // tokens per Q tile (product of the per-axis Q tile extents)
+  int64_t kv_tokens;     // tokens per KV tile
+  int64_t max_head_dim;  // for a compiled family: the entry serves head dims up to this (first match wins)
 };
 
-// Supported (Q tokens, KV tokens) per tile, for sm80 and sm90 alike (Q and KV chosen independently).
 // Extend here, and only here, when a kernel instance is added.
-constexpr TileConfig kTileConfigs[] = {{128, 128}, {128, 64}, {64, 128}, {64, 64}};
+constexpr TileConfig kTileConfigs[] = {
+    {KernelFamily::explore, 128, 128, 256},
+    {KernelFamily::explore, 128, 64, 256},
+    {KernelFamily::explore, 64, 128, 256},
+    {KernelFamily::explore, 64, 64, 256},
+    // sm80 (src/cuda/sm80): 4 warps x 32 rows for head dim <= 128, 4 x 16 rows for 256; KV tiles of 64.
+    {KernelFamily::sm80, 128, 64, 128},
+    {KernelFamily::sm80, 64, 64, 256},
+};
 constexpr int kNumTileConfigs = sizeof(kTileConfigs) / sizeof(kTileConfigs[0]);
+
+// The compiled tile sizes of `family` for a head dim (the first entry that serves it), or {.., 0, 0, 0}.
+constexpr TileConfig kernel_tile_config(KernelFamily family, int64_t head_dim) {
+  for (int i = 0; i < kNumTileConfigs; ++i)
+    if (kTileConfigs[i].family == family && head_dim <= kTileConfigs[i].max_head_dim) return kTileConfigs[i];
+  return TileConfig{family, 0, 0, 0};
+}
 
 // Calls f(const int64_t* shape) for every way to write `tokens` (a power of two) as a product of `rank`
 // powers of two, shape[0..rank). Row-major order of the exponents, first axis slowest.

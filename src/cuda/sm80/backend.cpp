@@ -8,11 +8,15 @@
 #include <cuda_runtime.h>
 
 #include <cmath>
+#include <map>
+#include <mutex>
 #include <sstream>
 
 #include "core/backend.hpp"
 #include "cuda/common/cuda_check.hpp"
 #include "cuda/sm80/fwd_instances.hpp"
+#include "gna/na/tile_table.hpp"
+#include "gna/sim.hpp"
 
 namespace gna::cuda::sm80 {
 namespace {
@@ -160,55 +164,59 @@ class Sm80Backend final : public detail::Backend {
     fp.extra_kv = p.extra_kv;
     fp.scale_log2 = static_cast<float>(p.effective_scale() * 1.4426950408889634);
 
-    const Tiling tiling = choose_tiling(p, o, bucket);
+    const sim::Tiling tiling = choose_tiling(p, o, t.q.device_index);
     fp.q_tiles_total = 1;
     for (int d = 0; d < kMaxRank; ++d) {
       fp.axis[d] = d < p.rank ? p.axis(d) : na::AxisSpec{1, 1, 1, 1, false};
       fp.group_extent_max[d] = na::ceil_div(fp.axis[d].extent, fp.axis[d].dilation);
-      fp.q_tile[d] = d < p.rank ? static_cast<int>(tiling.q[d]) : 1;
-      fp.kv_tile[d] = d < p.rank ? static_cast<int>(tiling.kv[d]) : 1;
+      fp.q_tile[d] = d < p.rank ? static_cast<int>(tiling.q_tile[d]) : 1;
+      fp.kv_tile[d] = d < p.rank ? static_cast<int>(tiling.kv_tile[d]) : 1;
       fp.q_tiles[d] = na::ceil_div(fp.group_extent_max[d], fp.q_tile[d]);
       fp.q_tiles_total *= fp.q_tiles[d] * fp.axis[d].dilation;
     }
     return fp;
   }
 
-  struct Tiling {
-    int64_t q[kMaxRank] = {1, 1, 1};
-    int64_t kv[kMaxRank] = {1, 1, 1};
-  };
-
-  // Balanced power-of-two split of `tokens` over the axes: double the smallest tile extent (ties: the
-  // last axis) while it stays below the axis' group extent rounded up to a power of two.
-  static void balanced_tile(const Problem& p, int64_t tokens, int64_t (&tile)[kMaxRank]) {
-    int64_t cap[kMaxRank];
-    for (int d = 0; d < p.rank; ++d) {
-      cap[d] = 1;
-      while (cap[d] < na::ceil_div(p.extent[d], p.dilation[d])) cap[d] *= 2;
+  // The simulator's cost model for this device class.
+  static const char* arch_for_device(int device) {
+    const int cc = device_cc(device);
+    if (cc >= 90) {
+      cudaDeviceProp prop{};
+      if (cudaGetDeviceProperties(&prop, device) == cudaSuccess && std::string(prop.name).find("H200") != std::string::npos)
+        return "h200";
+      return "h100";
     }
-    int64_t have = 1;
-    while (have < tokens) {
-      int best = -1;
-      for (int d = p.rank - 1; d >= 0; --d)
-        if (tile[d] < cap[d] && (best < 0 || tile[d] < tile[best])) best = d;
-      if (best < 0) best = 0;  // every axis saturated: the rest is padding on axis 0
-      tile[best] *= 2;
-      have *= 2;
-    }
+    return cc == 89 ? "l40" : "a100";
   }
 
-  static Tiling choose_tiling(const Problem& p, const Options& o, int bucket) {
-    Tiling tiling;
-    balanced_tile(p, block_m(bucket), tiling.q);
-    balanced_tile(p, kBlockN, tiling.kv);
+  // Planning enumerates hundreds of tilings (~ms): memoise per problem shape, so repeated calls (every
+  // layer of every step) pay one map lookup.
+  static sim::Tiling cached_plan(const Problem& p, const char* arch) {
+    static std::mutex mutex;
+    static std::map<std::string, sim::Tiling> cache;
+    std::ostringstream key;
+    key << arch << '|' << p.describe() << '|' << p.extra_kv;
+    std::lock_guard<std::mutex> lock(mutex);
+    auto it = cache.find(key.str());
+    if (it != cache.end()) return it->second;
+    const sim::Tiling t = sim::plan(p, arch, DType::bf16, na::KernelFamily::sm80).tiling;
+    if (cache.size() > 4096) cache.clear();
+    cache.emplace(key.str(), t);
+    return t;
+  }
+
+  // Tiles: the caller's (Options::q_tile / kv_tile, checked in check_tiles) or the planner's best tiling
+  // of the sm80 entries of the tile table.
+  static sim::Tiling choose_tiling(const Problem& p, const Options& o, int device) {
+    sim::Tiling tiling = cached_plan(p, arch_for_device(device));
     bool user_q = false, user_kv = false;
     for (int d = 0; d < p.rank; ++d) {
       user_q = user_q || o.q_tile[d] != 0;
       user_kv = user_kv || o.kv_tile[d] != 0;
     }
     for (int d = 0; d < p.rank; ++d) {
-      if (user_q) tiling.q[d] = o.q_tile[d];
-      if (user_kv) tiling.kv[d] = o.kv_tile[d];
+      if (user_q) tiling.q_tile[d] = o.q_tile[d];
+      if (user_kv) tiling.kv_tile[d] = o.kv_tile[d];
     }
     return tiling;
   }

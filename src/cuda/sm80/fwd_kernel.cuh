@@ -7,8 +7,9 @@
 // mask; a perfectly block-sparse problem therefore never executes the mask code. Tiles are loaded in place
 // from the user's heads-last layout (no permutation copy), padding zero-filled.
 //
-// Warp w owns query rows [16w, 16w + 16) of the tile: S (16 x 64) and O (16 x HEAD_DIM) accumulators
-// live in registers as m16n8 fragments; a thread holds rows lane/4 and lane/4 + 8.
+// 4 warps; warp w owns query rows [16*MB*w, 16*MB*(w+1)) of the tile as MB blocks of 16 rows: S (16 x 64)
+// and O (16 x HEAD_DIM) accumulators per block live in registers as m16n8 fragments (a thread holds rows
+// lane/4 and lane/4 + 8 of each block). Each K/V fragment read from shared memory feeds MB MMAs.
 // Barriers: one __syncthreads per KV tile, after cp.async.wait_group(0): every thread arrives after
 // finishing the previous tile (so its stage may be overwritten) and waits for the current tile's bytes.
 #pragma once
@@ -23,9 +24,10 @@
 namespace gna::cuda::sm80 {
 
 template <class Cfg>
-__global__ void __launch_bounds__(Cfg::kThreads, 1) gna_fwd_sm80_kernel(const __grid_constant__ FwdParams p) {
+__global__ void __launch_bounds__(Cfg::kThreads, 2) gna_fwd_sm80_kernel(const __grid_constant__ FwdParams p) {
   using T = typename Cfg::Element;
   constexpr int D = Cfg::kHeadDim;
+  constexpr int MB = Cfg::kMBlocks;    // 16-row blocks per warp
   constexpr int kNFrag = kBlockN / 8;  // S fragments per row block (8)
   constexpr int kDFrag = D / 8;        // O fragments per row block
   extern __shared__ __align__(128) unsigned char smem_raw[];
@@ -33,16 +35,34 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1) gna_fwd_sm80_kernel(const __
   T* smem_k = smem_q + Cfg::kQElems;                          // (STAGES, 64, D) swizzled
   T* smem_v = smem_k + Cfg::kStages * Cfg::kKVElems;          // (STAGES, 64, D) swizzled
   int* kv_offsets = reinterpret_cast<int*>(smem_v + Cfg::kStages * Cfg::kKVElems);  // (64) packed
+  int2* row_window = reinterpret_cast<int2*>(kv_offsets + kBlockN);                 // (BLOCK_M, 3)
 
-  QTileState st;
-  if (!st.init(p, blockIdx.x)) return;  // a tile of padding only (uniform over the block)
+  // The Q tile's state is block-uniform: it lives in shared memory, not in every thread's registers.
+  __shared__ QTileState st;
+  __shared__ bool real_tile;
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+  if (tid == 0) real_tile = st.init(p, blockIdx.x);
+  __syncthreads();
+  if (!real_tile) return;  // a tile of padding only (uniform over the block)
+  const int warp_row = warp * 16 * MB;  // first query row of this warp
   const int64_t n_iter = st.spatial_tiles + st.extra_tiles;
 
   if (tid < kBlockN) {
     int off[kMaxRank];
     tile_row_offsets(tid, p.kv_tile, off);
     kv_offsets[tid] = pack_offsets(off);
+  }
+  // Per query row, per axis: its group-local key window [lo, hi) for the element mask. Padding rows
+  // get an empty window: they stay at -inf on partial tiles and are never stored.
+  for (int row = tid; row < Cfg::kBlockM; row += Cfg::kThreads) {
+    int off[kMaxRank];
+    tile_row_offsets(row, p.q_tile, off);
+#pragma unroll
+    for (int d = 0; d < kMaxRank; ++d) {
+      const int q = st.q_origin[d] + off[d];
+      const na::Range w = q < st.axis[d].extent ? na::window_in(q, st.axis[d]) : na::Range{0, 0};
+      row_window[row * kMaxRank + d] = make_int2(static_cast<int>(w.start), static_cast<int>(w.end));
+    }
   }
   // Q tile: rows past the group extent and chunks past `dim` are zero.
   {
@@ -61,29 +81,18 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1) gna_fwd_sm80_kernel(const __
   }
   cp_async_commit();
 
-  // Per-row neighborhood windows (group-local key ranges per axis) for the element mask.
-  // Padding rows get an empty window: they stay at -inf and are never stored.
-  int win_lo[2][kMaxRank], win_hi[2][kMaxRank];
+  float acc_o[MB][kDFrag][4];
 #pragma unroll
-  for (int i = 0; i < 2; ++i) {
-    int off[kMaxRank];
-    tile_row_offsets(warp * 16 + lane / 4 + 8 * i, p.q_tile, off);
+  for (int m = 0; m < MB; ++m)
 #pragma unroll
-    for (int d = 0; d < kMaxRank; ++d) {
-      const int q = st.q_origin[d] + off[d];
-      const na::Range w = q < st.axis[d].extent ? na::window_in(q, st.axis[d]) : na::Range{0, 0};
-      win_lo[i][d] = static_cast<int>(w.start);
-      win_hi[i][d] = static_cast<int>(w.end);
-    }
-  }
-
-  float acc_o[kDFrag][4];
+    for (int j = 0; j < kDFrag; ++j)
 #pragma unroll
-  for (int j = 0; j < kDFrag; ++j)
+      for (int e = 0; e < 4; ++e) acc_o[m][j][e] = 0.f;
+  float row_max[MB][2], row_sum[MB][2];  // running max (scaled, log2 domain); this thread's partial sums
 #pragma unroll
-    for (int e = 0; e < 4; ++e) acc_o[j][e] = 0.f;
-  float row_max[2] = {-INFINITY, -INFINITY};  // running max of scaled scores (log2 domain)
-  float row_sum[2] = {0.f, 0.f};              // this thread's partial sums (quad-reduced at the end)
+  for (int m = 0; m < MB; ++m)
+#pragma unroll
+    for (int i = 0; i < 2; ++i) row_max[m][i] = -INFINITY, row_sum[m][i] = 0.f;
 
   for (int64_t it = 0; it < n_iter; ++it) {
     const int stage = static_cast<int>(it & 1);
@@ -99,139 +108,162 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1) gna_fwd_sm80_kernel(const __
     const T* sk = smem_k + stage * Cfg::kKVElems;
     const T* sv = smem_v + stage * Cfg::kKVElems;
 
-    // S = Q K^T   (16 x 64 per warp)
-    float s[kNFrag][4];
+    // S = Q K^T   (MB x 16 rows x 64 keys per warp): each K fragment feeds MB row blocks.
+    float s[MB][kNFrag][4];
 #pragma unroll
-    for (int j = 0; j < kNFrag; ++j)
+    for (int m = 0; m < MB; ++m)
 #pragma unroll
-      for (int e = 0; e < 4; ++e) s[j][e] = 0.f;
+      for (int j = 0; j < kNFrag; ++j)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) s[m][j][e] = 0.f;
 #pragma unroll
     for (int kk = 0; kk < D / 16; ++kk) {
-      uint32_t a[4];
-      ldmatrix_x4(a, smem_addr(smem_q + swz<D>(warp * 16 + (lane % 8) + ((lane / 8) % 2) * 8, kk * 2 + lane / 16)));
+      uint32_t a[MB][4];
+#pragma unroll
+      for (int m = 0; m < MB; ++m)
+        ldmatrix_x4(a[m], smem_addr(smem_q + swz<D>(warp_row + m * 16 + (lane % 8) + ((lane / 8) % 2) * 8,
+                                                    kk * 2 + lane / 16)));
 #pragma unroll
       for (int jj = 0; jj < kNFrag / 2; ++jj) {
         uint32_t b[4];
         ldmatrix_x4(b, smem_addr(sk + swz<D>(jj * 16 + (lane % 8) + (lane / 16) * 8, kk * 2 + (lane / 8) % 2)));
-        mma_16816<T>(s[2 * jj], a, b[0], b[1]);
-        mma_16816<T>(s[2 * jj + 1], a, b[2], b[3]);
+#pragma unroll
+        for (int m = 0; m < MB; ++m) {
+          mma_16816<T>(s[m][2 * jj], a[m], b[0], b[1]);
+          mma_16816<T>(s[m][2 * jj + 1], a[m], b[2], b[3]);
+        }
       }
     }
 
     // Scale into the log2 domain, then the element mask on partial tiles only.
 #pragma unroll
-    for (int j = 0; j < kNFrag; ++j)
+    for (int m = 0; m < MB; ++m)
 #pragma unroll
-      for (int e = 0; e < 4; ++e) s[j][e] *= p.scale_log2;
+      for (int j = 0; j < kNFrag; ++j)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) s[m][j][e] *= p.scale_log2;
     if (it < st.spatial_tiles) {
       int origin[kMaxRank];
       if (!st.kv_tile(p, it, origin)) {
 #pragma unroll
-        for (int j = 0; j < kNFrag; ++j)
+        for (int m = 0; m < MB; ++m)
 #pragma unroll
-          for (int e = 0; e < 4; ++e) {
-            const int packed = kv_offsets[j * 8 + (lane % 4) * 2 + (e & 1)];
-            const int i = e / 2;
-            bool ok = true;
+          for (int i = 0; i < 2; ++i) {
+            const int2* win = row_window + (warp_row + m * 16 + lane / 4 + 8 * i) * kMaxRank;
+            int lo[kMaxRank], hi[kMaxRank];
 #pragma unroll
-            for (int d = 0; d < kMaxRank; ++d) {
-              const int key = origin[d] + unpack_offset(packed, d);
-              ok = ok && key >= win_lo[i][d] && key < win_hi[i][d];
-            }
-            if (!ok) s[j][e] = -INFINITY;
+            for (int d = 0; d < kMaxRank; ++d) lo[d] = win[d].x - origin[d], hi[d] = win[d].y - origin[d];
+#pragma unroll
+            for (int j = 0; j < kNFrag; ++j)
+#pragma unroll
+              for (int c = 0; c < 2; ++c) {
+                const int packed = kv_offsets[j * 8 + (lane % 4) * 2 + c];
+                bool ok = true;
+#pragma unroll
+                for (int d = 0; d < kMaxRank; ++d) {
+                  const int key = unpack_offset(packed, d);
+                  ok = ok && key >= lo[d] && key < hi[d];
+                }
+                if (!ok) s[m][j][2 * i + c] = -INFINITY;
+              }
           }
       }
     } else {
       const int64_t first = (it - st.spatial_tiles) * kBlockN;
       if (first + kBlockN > p.extra_kv) {
 #pragma unroll
-        for (int j = 0; j < kNFrag; ++j)
+        for (int m = 0; m < MB; ++m)
 #pragma unroll
-          for (int e = 0; e < 4; ++e)
-            if (first + j * 8 + (lane % 4) * 2 + (e & 1) >= p.extra_kv) s[j][e] = -INFINITY;
+          for (int j = 0; j < kNFrag; ++j)
+#pragma unroll
+            for (int e = 0; e < 4; ++e)
+              if (first + j * 8 + (lane % 4) * 2 + (e & 1) >= p.extra_kv) s[m][j][e] = -INFINITY;
       }
     }
 
-    // Online softmax (rows i = 0, 1 of this thread).
+    // Online softmax (rows i = 0, 1 of each row block).
 #pragma unroll
-    for (int i = 0; i < 2; ++i) {
-      float mx = row_max[i];
+    for (int m = 0; m < MB; ++m)
 #pragma unroll
-      for (int j = 0; j < kNFrag; ++j) mx = fmaxf(mx, fmaxf(s[j][2 * i], s[j][2 * i + 1]));
-      mx = fmaxf(mx, __shfl_xor_sync(0xffffffff, mx, 1));
-      mx = fmaxf(mx, __shfl_xor_sync(0xffffffff, mx, 2));
-      const float m_use = mx == -INFINITY ? 0.f : mx;
-      const float alpha = exp2f(row_max[i] - m_use);
-      row_max[i] = mx;
-      float sum = 0.f;
+      for (int i = 0; i < 2; ++i) {
+        float mx = row_max[m][i];
 #pragma unroll
-      for (int j = 0; j < kNFrag; ++j) {
-        s[j][2 * i] = exp2f(s[j][2 * i] - m_use);
-        s[j][2 * i + 1] = exp2f(s[j][2 * i + 1] - m_use);
-        sum += s[j][2 * i] + s[j][2 * i + 1];
+        for (int j = 0; j < kNFrag; ++j) mx = fmaxf(mx, fmaxf(s[m][j][2 * i], s[m][j][2 * i + 1]));
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffff, mx, 1));
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffff, mx, 2));
+        const float m_use = mx == -INFINITY ? 0.f : mx;
+        const float alpha = exp2f(row_max[m][i] - m_use);
+        row_max[m][i] = mx;
+        float sum = 0.f;
+#pragma unroll
+        for (int j = 0; j < kNFrag; ++j) {
+          s[m][j][2 * i] = exp2f(s[m][j][2 * i] - m_use);
+          s[m][j][2 * i + 1] = exp2f(s[m][j][2 * i + 1] - m_use);
+          sum += s[m][j][2 * i] + s[m][j][2 * i + 1];
+        }
+        row_sum[m][i] = row_sum[m][i] * alpha + sum;
+#pragma unroll
+        for (int j = 0; j < kDFrag; ++j) {
+          acc_o[m][j][2 * i] *= alpha;
+          acc_o[m][j][2 * i + 1] *= alpha;
+        }
       }
-      row_sum[i] = row_sum[i] * alpha + sum;
-#pragma unroll
-      for (int j = 0; j < kDFrag; ++j) {
-        acc_o[j][2 * i] *= alpha;
-        acc_o[j][2 * i + 1] *= alpha;
-      }
-    }
 
-    // O += P V   (P from the S fragments, re-packed as A operands; V via ldmatrix.trans)
+    // O += P V   (P re-packed from the S fragments as A operands; V via ldmatrix.trans, shared by MB blocks)
 #pragma unroll
     for (int kk = 0; kk < kBlockN / 16; ++kk) {
-      uint32_t a[4];
-      a[0] = pack2<T>(s[2 * kk][0], s[2 * kk][1]);
-      a[1] = pack2<T>(s[2 * kk][2], s[2 * kk][3]);
-      a[2] = pack2<T>(s[2 * kk + 1][0], s[2 * kk + 1][1]);
-      a[3] = pack2<T>(s[2 * kk + 1][2], s[2 * kk + 1][3]);
+      uint32_t a[MB][4];
+#pragma unroll
+      for (int m = 0; m < MB; ++m) {
+        a[m][0] = pack2<T>(s[m][2 * kk][0], s[m][2 * kk][1]);
+        a[m][1] = pack2<T>(s[m][2 * kk][2], s[m][2 * kk][3]);
+        a[m][2] = pack2<T>(s[m][2 * kk + 1][0], s[m][2 * kk + 1][1]);
+        a[m][3] = pack2<T>(s[m][2 * kk + 1][2], s[m][2 * kk + 1][3]);
+      }
 #pragma unroll
       for (int nn = 0; nn < D / 16; ++nn) {
         uint32_t b[4];
         ldmatrix_x4_trans(b, smem_addr(sv + swz<D>(kk * 16 + (lane % 8) + ((lane / 8) % 2) * 8, nn * 2 + lane / 16)));
-        mma_16816<T>(acc_o[2 * nn], a, b[0], b[1]);
-        mma_16816<T>(acc_o[2 * nn + 1], a, b[2], b[3]);
+#pragma unroll
+        for (int m = 0; m < MB; ++m) {
+          mma_16816<T>(acc_o[m][2 * nn], a[m], b[0], b[1]);
+          mma_16816<T>(acc_o[m][2 * nn + 1], a[m], b[2], b[3]);
+        }
       }
     }
   }
   cp_async_wait<0>();
 
-  // Epilogue: normalise, stage this warp's 16 rows in its own Q rows (only this warp read them), then
-  // store 16-byte chunks in place; LSE (natural log) from the quad leader.
-  float inv[2], lse[2];
-#pragma unroll
-  for (int i = 0; i < 2; ++i) {
-    float l = row_sum[i];
-    l += __shfl_xor_sync(0xffffffff, l, 1);
-    l += __shfl_xor_sync(0xffffffff, l, 2);
-    inv[i] = l > 0.f ? 1.f / l : 0.f;
-    lse[i] = l > 0.f ? (row_max[i] + __log2f(l)) * 0.69314718055994530942f : -INFINITY;
-  }
+  // Epilogue: normalise, stage this warp's rows in its own Q rows (only this warp read them), then store
+  // 16-byte chunks in place; LSE (natural log) from the quad leader.
   __syncwarp();
 #pragma unroll
-  for (int j = 0; j < kDFrag; ++j)
+  for (int m = 0; m < MB; ++m)
 #pragma unroll
     for (int i = 0; i < 2; ++i) {
-      const int row = warp * 16 + lane / 4 + 8 * i;
-      const int col = j * 8 + (lane % 4) * 2;
-      T* dst = smem_q + swz<D>(row, col / 8) + col % 8;
-      *reinterpret_cast<uint32_t*>(dst) = pack2<T>(acc_o[j][2 * i] * inv[i], acc_o[j][2 * i + 1] * inv[i]);
+      float l = row_sum[m][i];
+      l += __shfl_xor_sync(0xffffffff, l, 1);
+      l += __shfl_xor_sync(0xffffffff, l, 2);
+      const float inv = l > 0.f ? 1.f / l : 0.f;
+      const int row = warp_row + m * 16 + lane / 4 + 8 * i;
+#pragma unroll
+      for (int j = 0; j < kDFrag; ++j) {
+        const int col = j * 8 + (lane % 4) * 2;
+        T* dst = smem_q + swz<D>(row, col / 8) + col % 8;
+        *reinterpret_cast<uint32_t*>(dst) = pack2<T>(acc_o[m][j][2 * i] * inv, acc_o[m][j][2 * i + 1] * inv);
+      }
+      if (p.lse != nullptr && lane % 4 == 0) {
+        const int64_t off = query_row_offset(p, st, row, p.lse_stride);
+        if (off >= 0) p.lse[off] = l > 0.f ? (row_max[m][i] + __log2f(l)) * 0.69314718055994530942f : -INFINITY;
+      }
     }
   __syncwarp();
-  for (int c = lane; c < 16 * Cfg::kChunks; c += 32) {
-    const int row = warp * 16 + c / Cfg::kChunks, chunk = c % Cfg::kChunks;
+  for (int c = lane; c < 16 * MB * Cfg::kChunks; c += 32) {
+    const int row = warp_row + c / Cfg::kChunks, chunk = c % Cfg::kChunks;
     const int64_t off = query_row_offset(p, st, row, p.o_stride);
     if (off < 0 || chunk * 8 >= p.dim) continue;
     *reinterpret_cast<uint4*>(static_cast<T*>(p.o) + off + chunk * 8) =
         *reinterpret_cast<const uint4*>(smem_q + swz<D>(row, chunk));
-  }
-  if (p.lse != nullptr && lane % 4 == 0) {
-#pragma unroll
-    for (int i = 0; i < 2; ++i) {
-      const int64_t off = query_row_offset(p, st, warp * 16 + lane / 4 + 8 * i, p.lse_stride);
-      if (off >= 0) p.lse[off] = lse[i];
-    }
   }
 }
 

@@ -7,15 +7,23 @@
 
 #include "cuda/common/cuda_check.hpp"
 #include "cuda/sm80/fwd_kernel.cuh"
+#include "gna/na/tile_table.hpp"
 
 namespace gna::cuda::sm80 {
 
-// BLOCK_M per head-dim bucket: 128 query rows (8 warps), 64 for head dim 256 (register/smem budget).
-constexpr int block_m_for(int head_dim) { return head_dim > 128 ? 64 : 128; }
+// Query rows per warp (in 16-row blocks) per head-dim bucket, from the one tile table (na/tile_table.hpp):
+// BLOCK_M = 4 warps x 16 x M_BLOCKS.
+constexpr int block_m_for(int head_dim) {
+  return static_cast<int>(na::kernel_tile_config(na::KernelFamily::sm80, head_dim).q_tokens);
+}
+constexpr int m_blocks_for(int head_dim) { return block_m_for(head_dim) / 64; }
+static_assert(na::kernel_tile_config(na::KernelFamily::sm80, 128).kv_tokens == kBlockN &&
+                  na::kernel_tile_config(na::KernelFamily::sm80, 256).kv_tokens == kBlockN,
+              "the sm80 kernel is built for 64-token KV tiles");
 
 template <class T, int HEAD_DIM>
 void launch_fwd(const FwdParams& p, cudaStream_t stream) {
-  using Cfg = FwdConfig<T, HEAD_DIM, block_m_for(HEAD_DIM)>;
+  using Cfg = FwdConfig<T, HEAD_DIM, m_blocks_for(HEAD_DIM)>;
   auto kernel = gna_fwd_sm80_kernel<Cfg>;
   GNA_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                       static_cast<int>(Cfg::kSmemBytes)));

@@ -17,22 +17,26 @@
 
 namespace gna::cuda::sm80 {
 
-template <class T, int HEAD_DIM, int BLOCK_M>
+// Warp tiling: 4 warps; each warp owns M_BLOCKS x 16 query rows (2 for head dim <= 128, so every K/V
+// fragment read from shared memory feeds two MMAs per warp; 1 for head dim 256, to fit the registers).
+template <class T, int HEAD_DIM, int M_BLOCKS>
 struct FwdConfig {
   using Element = T;
   static constexpr int kHeadDim = HEAD_DIM;
-  static constexpr int kBlockM = BLOCK_M;
-  static constexpr int kWarps = BLOCK_M / 16;  // each warp owns 16 query rows
+  static constexpr int kMBlocks = M_BLOCKS;
+  static constexpr int kWarps = 4;
+  static constexpr int kBlockM = kWarps * 16 * M_BLOCKS;
   static constexpr int kThreads = kWarps * 32;
   static constexpr int kChunks = HEAD_DIM / 8;  // 16-byte chunks per row
   static constexpr int kStages = 2;             // K/V double buffer
   static_assert(kThreads % kChunks == 0, "a thread must keep one chunk column");
   static constexpr int kRowsPerPass = kThreads / kChunks;
-  // Shared memory, in elements: Q (BLOCK_M, HEAD_DIM) | K (STAGES, 64, HEAD_DIM) | V (STAGES, 64, HEAD_DIM)
-  static constexpr int kQElems = BLOCK_M * HEAD_DIM;
+  // Shared memory: Q (BLOCK_M, HEAD_DIM) | K (STAGES, 64, HEAD_DIM) | V (STAGES, 64, HEAD_DIM), swizzled;
+  // then the KV-tile row offsets (64 packed ints) and the query rows' windows (BLOCK_M, 3) as int2.
+  static constexpr int kQElems = kBlockM * HEAD_DIM;
   static constexpr int kKVElems = kBlockN * HEAD_DIM;
-  static constexpr size_t kSmemBytes =
-      sizeof(T) * (size_t(kQElems) + 2 * kStages * size_t(kKVElems)) + sizeof(int) * kBlockN;
+  static constexpr size_t kSmemBytes = sizeof(T) * (size_t(kQElems) + 2 * kStages * size_t(kKVElems)) +
+                                       sizeof(int) * kBlockN + sizeof(int2) * kBlockM * kMaxRank;
 };
 
 // Element offset of (row, logical 16-byte chunk) in a swizzled (rows, HEAD_DIM) smem tile.
