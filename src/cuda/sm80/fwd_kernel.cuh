@@ -34,8 +34,10 @@ __global__ void __launch_bounds__(Cfg::kThreads, 2) gna_fwd_sm80_kernel(const __
   T* smem_q = reinterpret_cast<T*>(smem_raw);                 // (BLOCK_M, D) swizzled
   T* smem_k = smem_q + Cfg::kQElems;                          // (STAGES, 64, D) swizzled
   T* smem_v = smem_k + Cfg::kStages * Cfg::kKVElems;          // (STAGES, 64, D) swizzled
-  int* kv_offsets = reinterpret_cast<int*>(smem_v + Cfg::kStages * Cfg::kKVElems);  // (64) packed
-  int2* row_window = reinterpret_cast<int2*>(kv_offsets + kBlockN);                 // (BLOCK_M, 3)
+  int64_t* k_row_off = reinterpret_cast<int64_t*>(smem_v + Cfg::kStages * Cfg::kKVElems);  // (64)
+  int64_t* v_row_off = k_row_off + kBlockN;                                                   // (64)
+  int* kv_offsets = reinterpret_cast<int*>(v_row_off + kBlockN);                              // (64) packed
+  int2* row_window = reinterpret_cast<int2*>(kv_offsets + kBlockN);                           // (BLOCK_M, 3)
 
   // The Q tile's state is block-uniform: it lives in shared memory, not in every thread's registers.
   __shared__ QTileState st;
@@ -51,6 +53,8 @@ __global__ void __launch_bounds__(Cfg::kThreads, 2) gna_fwd_sm80_kernel(const __
     int off[kMaxRank];
     tile_row_offsets(tid, p.kv_tile, off);
     kv_offsets[tid] = pack_offsets(off);
+    k_row_off[tid] = kv_row_relative_offset(p, kv_offsets[tid], p.k_stride);
+    v_row_off[tid] = kv_row_relative_offset(p, kv_offsets[tid], p.v_stride);
   }
   // Per query row, per axis: its group-local key window [lo, hi) for the element mask. Padding rows
   // get an empty window: they stay at -inf on partial tiles and are never stored.
@@ -74,10 +78,11 @@ __global__ void __launch_bounds__(Cfg::kThreads, 2) gna_fwd_sm80_kernel(const __
       cp_async_16(smem_addr(smem_q + swz<D>(row, chunk)), src, valid);
     }
   }
-  __syncthreads();  // kv_offsets visible to the loaders
+  __syncthreads();  // row offsets visible to the loaders
+  KvCursor cursor;  // the tile most recently loaded
   if (n_iter > 0) {
-    load_kv_tile<Cfg>(p, st, p.k, p.k_stride, p.extra_k, p.extra_k_stride, 0, smem_k, kv_offsets);
-    load_kv_tile<Cfg>(p, st, p.v, p.v_stride, p.extra_v, p.extra_v_stride, 0, smem_v, kv_offsets);
+    load_kv_tile<Cfg>(p, st, cursor, p.k, p.k_stride, k_row_off, p.extra_k, p.extra_k_stride, smem_k, kv_offsets);
+    load_kv_tile<Cfg>(p, st, cursor, p.v, p.v_stride, v_row_off, p.extra_v, p.extra_v_stride, smem_v, kv_offsets);
   }
   cp_async_commit();
 
@@ -98,11 +103,13 @@ __global__ void __launch_bounds__(Cfg::kThreads, 2) gna_fwd_sm80_kernel(const __
     const int stage = static_cast<int>(it & 1);
     cp_async_wait<0>();
     __syncthreads();
+    const KvCursor tile = cursor;  // the tile computed in this iteration
     if (it + 1 < n_iter) {
+      cursor.advance(st);
       T* nk = smem_k + (stage ^ 1) * Cfg::kKVElems;
       T* nv = smem_v + (stage ^ 1) * Cfg::kKVElems;
-      load_kv_tile<Cfg>(p, st, p.k, p.k_stride, p.extra_k, p.extra_k_stride, it + 1, nk, kv_offsets);
-      load_kv_tile<Cfg>(p, st, p.v, p.v_stride, p.extra_v, p.extra_v_stride, it + 1, nv, kv_offsets);
+      load_kv_tile<Cfg>(p, st, cursor, p.k, p.k_stride, k_row_off, p.extra_k, p.extra_k_stride, nk, kv_offsets);
+      load_kv_tile<Cfg>(p, st, cursor, p.v, p.v_stride, v_row_off, p.extra_v, p.extra_v_stride, nv, kv_offsets);
     }
     cp_async_commit();
     const T* sk = smem_k + stage * Cfg::kKVElems;
@@ -142,9 +149,9 @@ __global__ void __launch_bounds__(Cfg::kThreads, 2) gna_fwd_sm80_kernel(const __
       for (int j = 0; j < kNFrag; ++j)
 #pragma unroll
         for (int e = 0; e < 4; ++e) s[m][j][e] *= p.scale_log2;
-    if (it < st.spatial_tiles) {
+    if (tile.is_spatial(st)) {
       int origin[kMaxRank];
-      if (!st.kv_tile(p, it, origin)) {
+      if (!tile.origin(p, st, origin)) {
 #pragma unroll
         for (int m = 0; m < MB; ++m)
 #pragma unroll

@@ -32,11 +32,13 @@ struct FwdConfig {
   static_assert(kThreads % kChunks == 0, "a thread must keep one chunk column");
   static constexpr int kRowsPerPass = kThreads / kChunks;
   // Shared memory: Q (BLOCK_M, HEAD_DIM) | K (STAGES, 64, HEAD_DIM) | V (STAGES, 64, HEAD_DIM), swizzled;
-  // then the KV-tile row offsets (64 packed ints) and the query rows' windows (BLOCK_M, 3) as int2.
+  // then per KV-tile row the relative element offsets in K and V (2 x 64 int64), the per-axis offsets
+  // (64 packed ints) and the query rows' windows (BLOCK_M, 3) as int2.
   static constexpr int kQElems = kBlockM * HEAD_DIM;
   static constexpr int kKVElems = kBlockN * HEAD_DIM;
   static constexpr size_t kSmemBytes = sizeof(T) * (size_t(kQElems) + 2 * kStages * size_t(kKVElems)) +
-                                       sizeof(int) * kBlockN + sizeof(int2) * kBlockM * kMaxRank;
+                                       2 * sizeof(int64_t) * kBlockN + sizeof(int) * kBlockN +
+                                       sizeof(int2) * kBlockM * kMaxRank;
 };
 
 // Element offset of (row, logical 16-byte chunk) in a swizzled (rows, HEAD_DIM) smem tile.
@@ -103,51 +105,82 @@ struct QTileState {
     extra_tiles = (p.extra_kv + kBlockN - 1) / kBlockN;
     return real;
   }
+};
 
-  // KV tile `it` (spatial tiles first, row-major in the box, then the extra-KV tiles): its group-local
-  // origin per axis, and whether every (query, key) pair of the two tiles attends (no element mask).
-  __device__ bool kv_tile(const FwdParams& p, int64_t it, int (&origin)[kMaxRank]) const {
-    int64_t rem = it;
-    bool all_full = true;
+// Walks the KV tiles of a Q tile in order -- the spatial box row-major (last axis fastest), then the
+// extra-KV tiles -- as an odometer: no divisions per step. Block-uniform values (every thread agrees).
+struct KvCursor {
+  int64_t it = 0;                 // linear index of the current tile
+  int idx[kMaxRank] = {0, 0, 0};  // position inside the box, per axis
+
+  __device__ void advance(const QTileState& st) {
+    ++it;
+#pragma unroll
     for (int d = kMaxRank - 1; d >= 0; --d) {
-      const int64_t kt = box[d].start + rem % box[d].size();
-      rem /= box[d].size();
-      origin[d] = static_cast<int>(kt * p.kv_tile[d]);
-      all_full = all_full && full[d].contains(kt);
+      if (++idx[d] < st.box[d].size()) return;
+      idx[d] = 0;
+    }
+  }
+  __device__ bool is_spatial(const QTileState& st) const { return it < st.spatial_tiles; }
+  // Group-local coordinate of the tile's first key per axis; returns whether the tile is full (every
+  // (query, key) pair of the two tiles attends, no padding key: no element mask needed).
+  __device__ bool origin(const FwdParams& p, const QTileState& st, int (&o)[kMaxRank]) const {
+    bool all_full = true;
+#pragma unroll
+    for (int d = 0; d < kMaxRank; ++d) {
+      const int64_t kt = st.box[d].start + idx[d];
+      o[d] = static_cast<int>(kt * p.kv_tile[d]);
+      all_full = all_full && st.full[d].contains(kt);
     }
     return all_full;
   }
 };
 
-// Asynchronously copies one 64-token tile (K or V, spatial or extra) into swizzled smem.
-// `packed_offsets[row]` holds the row's per-axis offsets inside the KV tile (see pack_offsets).
+// Per KV-tile row: element offset relative to the tile's first key in a [B, X0, X1, X2, H, D] tensor
+// (sum over axes of offset * dilation * stride). Independent of the tile: computed once per block.
+__device__ __forceinline__ int64_t kv_row_relative_offset(const FwdParams& p, int packed, const int64_t (&stride)[5]) {
+  int64_t off = 0;
+#pragma unroll
+  for (int d = 0; d < kMaxRank; ++d) off += int64_t(unpack_offset(packed, d)) * p.axis[d].dilation * stride[1 + d];
+  return off;
+}
+
+// Asynchronously copies the cursor's 64-token tile (K or V, spatial or extra) into swizzled smem.
+// `packed_offsets[row]` holds the row's per-axis offsets inside the KV tile (see pack_offsets) and
+// `row_offset[row]` its relative element offset (kv_row_relative_offset). Rows past the group extent and
+// chunks past `dim` are zero-filled.
 template <class Cfg>
-__device__ __forceinline__ void load_kv_tile(const FwdParams& p, const QTileState& st, const void* base,
-                                             const int64_t (&stride)[5], const void* extra_base,
-                                             const int64_t (&extra_stride)[3], int64_t it,
+__device__ __forceinline__ void load_kv_tile(const FwdParams& p, const QTileState& st, const KvCursor& cur,
+                                             const void* base, const int64_t (&stride)[5], const int64_t* row_offset,
+                                             const void* extra_base, const int64_t (&extra_stride)[3],
                                              typename Cfg::Element* smem, const int* packed_offsets) {
   using T = typename Cfg::Element;
   const int chunk = threadIdx.x % Cfg::kChunks;
   const bool dim_ok = chunk * 8 < p.dim;
-  if (it < st.spatial_tiles) {
+  if (cur.is_spatial(st)) {
     int origin[kMaxRank];
-    st.kv_tile(p, it, origin);
+    cur.origin(p, st, origin);
+    int64_t tile_off = st.batch * stride[0] + st.kv_head * stride[4] + chunk * 8;
+    bool inside = true;  // no row of the tile is past the group extent
+#pragma unroll
+    for (int d = 0; d < kMaxRank; ++d) {
+      tile_off += (int64_t(origin[d]) * p.axis[d].dilation + st.group[d]) * stride[1 + d];
+      inside = inside && origin[d] + p.kv_tile[d] <= st.axis[d].extent;
+    }
+    const T* tile_base = static_cast<const T*>(base) + tile_off;
 #pragma unroll
     for (int row = threadIdx.x / Cfg::kChunks; row < kBlockN; row += Cfg::kRowsPerPass) {
-      const int packed = packed_offsets[row];
       bool valid = dim_ok;
-      int64_t off = st.batch * stride[0] + st.kv_head * stride[4] + chunk * 8;
+      if (!inside) {
+        const int packed = packed_offsets[row];
 #pragma unroll
-      for (int d = 0; d < kMaxRank; ++d) {
-        const int local = origin[d] + unpack_offset(packed, d);
-        valid = valid && local < st.axis[d].extent;
-        off += (int64_t(local) * p.axis[d].dilation + st.group[d]) * stride[1 + d];
+        for (int d = 0; d < kMaxRank; ++d) valid = valid && origin[d] + unpack_offset(packed, d) < st.axis[d].extent;
       }
-      const T* src = static_cast<const T*>(base) + (valid ? off : 0);
+      const T* src = valid ? tile_base + row_offset[row] : static_cast<const T*>(base);
       cp_async_16(smem_addr(smem + swz<Cfg::kHeadDim>(row, chunk)), src, valid);
     }
   } else {
-    const int64_t first = (it - st.spatial_tiles) * kBlockN;
+    const int64_t first = (cur.it - st.spatial_tiles) * kBlockN;
 #pragma unroll
     for (int row = threadIdx.x / Cfg::kChunks; row < kBlockN; row += Cfg::kRowsPerPass) {
       const bool valid = dim_ok && first + row < p.extra_kv;
