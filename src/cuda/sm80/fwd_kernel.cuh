@@ -38,6 +38,8 @@ __global__ void __launch_bounds__(Cfg::kThreads, 2) gna_fwd_sm80_kernel(const __
   int64_t* v_row_off = k_row_off + kBlockN;                                                   // (64)
   int* kv_offsets = reinterpret_cast<int*>(v_row_off + kBlockN);                              // (64) packed
   int2* row_window = reinterpret_cast<int2*>(kv_offsets + kBlockN);                           // (BLOCK_M, 3)
+  // col_below[d][v]: bit c set iff KV-tile column c has axis-d offset < v.   (3, 65)
+  uint64_t* col_below = reinterpret_cast<uint64_t*>(row_window + Cfg::kBlockM * kMaxRank);
 
   // The Q tile's state is block-uniform: it lives in shared memory, not in every thread's registers.
   __shared__ QTileState st;
@@ -55,6 +57,14 @@ __global__ void __launch_bounds__(Cfg::kThreads, 2) gna_fwd_sm80_kernel(const __
     kv_offsets[tid] = pack_offsets(off);
     k_row_off[tid] = kv_row_relative_offset(p, kv_offsets[tid], p.k_stride);
     v_row_off[tid] = kv_row_relative_offset(p, kv_offsets[tid], p.v_stride);
+  }
+  __syncthreads();  // kv_offsets visible
+  for (int e = tid; e < kMaxRank * (kBlockN + 1); e += Cfg::kThreads) {
+    const int d = e / (kBlockN + 1), v = e % (kBlockN + 1);
+    uint64_t bits = 0;
+    for (int c = 0; c < kBlockN; ++c)
+      if (unpack_offset(kv_offsets[c], d) < v) bits |= uint64_t(1) << c;
+    col_below[e] = bits;
   }
   // Per query row, per axis: its group-local key window [lo, hi) for the element mask. Padding rows
   // get an empty window: they stay at -inf on partial tiles and are never stored.
@@ -152,27 +162,26 @@ __global__ void __launch_bounds__(Cfg::kThreads, 2) gna_fwd_sm80_kernel(const __
     if (tile.is_spatial(st)) {
       int origin[kMaxRank];
       if (!tile.origin(p, st, origin)) {
+        // Partial tile: a 64-bit mask of attended columns per row = AND over axes of
+        // below[d][hi] & ~below[d][lo], with the row's window shifted into the tile and clipped.
 #pragma unroll
         for (int m = 0; m < MB; ++m)
 #pragma unroll
           for (int i = 0; i < 2; ++i) {
             const int2* win = row_window + (warp_row + m * 16 + lane / 4 + 8 * i) * kMaxRank;
-            int lo[kMaxRank], hi[kMaxRank];
+            uint64_t keep = ~uint64_t(0);
 #pragma unroll
-            for (int d = 0; d < kMaxRank; ++d) lo[d] = win[d].x - origin[d], hi[d] = win[d].y - origin[d];
+            for (int d = 0; d < kMaxRank; ++d) {
+              const int lo = min(max(win[d].x - origin[d], 0), p.kv_tile[d]);
+              const int hi = min(max(win[d].y - origin[d], 0), p.kv_tile[d]);
+              keep &= col_below[d * (kBlockN + 1) + hi] & ~col_below[d * (kBlockN + 1) + lo];
+            }
+            keep >>= (lane % 4) * 2;
 #pragma unroll
             for (int j = 0; j < kNFrag; ++j)
 #pragma unroll
-              for (int c = 0; c < 2; ++c) {
-                const int packed = kv_offsets[j * 8 + (lane % 4) * 2 + c];
-                bool ok = true;
-#pragma unroll
-                for (int d = 0; d < kMaxRank; ++d) {
-                  const int key = unpack_offset(packed, d);
-                  ok = ok && key >= lo[d] && key < hi[d];
-                }
-                if (!ok) s[m][j][2 * i + c] = -INFINITY;
-              }
+              for (int c = 0; c < 2; ++c)
+                if (!((keep >> (j * 8 + c)) & 1)) s[m][j][2 * i + c] = -INFINITY;
           }
       }
     } else {

@@ -33,12 +33,12 @@ struct FwdConfig {
   static constexpr int kRowsPerPass = kThreads / kChunks;
   // Shared memory: Q (BLOCK_M, HEAD_DIM) | K (STAGES, 64, HEAD_DIM) | V (STAGES, 64, HEAD_DIM), swizzled;
   // then per KV-tile row the relative element offsets in K and V (2 x 64 int64), the per-axis offsets
-  // (64 packed ints) and the query rows' windows (BLOCK_M, 3) as int2.
+  // (64 packed ints), the query rows' windows (BLOCK_M, 3) as int2 and the column masks (3, 65) uint64.
   static constexpr int kQElems = kBlockM * HEAD_DIM;
   static constexpr int kKVElems = kBlockN * HEAD_DIM;
   static constexpr size_t kSmemBytes = sizeof(T) * (size_t(kQElems) + 2 * kStages * size_t(kKVElems)) +
                                        2 * sizeof(int64_t) * kBlockN + sizeof(int) * kBlockN +
-                                       sizeof(int2) * kBlockM * kMaxRank;
+                                       sizeof(int2) * kBlockM * kMaxRank + sizeof(uint64_t) * kMaxRank * (kBlockN + 1);
 };
 
 // Element offset of (row, logical 16-byte chunk) in a swizzled (rows, HEAD_DIM) smem tile.
