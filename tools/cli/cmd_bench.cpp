@@ -97,7 +97,7 @@ int cmd_bench(std::vector<std::string> args) {
     std::printf("%-12s %-5s %s tiles %-12s | kernel %.3f ms | layout %.3f ms | total %.3f ms | %.1f eff TFLOP/s"
                 " | sim %.3f ms | max err %.2e on %lld queries%s\n",
                 c.name.c_str(), backend.c_str(), dtype_name(po.dtype), tiles.str().c_str(), r.kernel_ms, r.layout_ms,
-                r.total_ms, r.eff_tflops, pe.prediction.total_ms, r.max_err, static_cast<long long>(r.checked_queries),
+                r.total_ms, r.eff_tflops, pe.prediction.kernel_ms, r.max_err, static_cast<long long>(r.checked_queries),
                 ok ? "" : " [WRONG]");
     std::fflush(stdout);
     if (!json.empty()) {
@@ -112,7 +112,7 @@ int cmd_bench(std::vector<std::string> args) {
         << ", \"kernel_ms\": " << r.kernel_ms << ", \"layout_ms\": " << r.layout_ms << ", \"total_ms\": "
         << r.total_ms << ", \"eff_tflops\": " << r.eff_tflops << ", \"max_err\": " << r.max_err
         << ", \"tiles\": \"" << tiles.str() << "\", \"visited_tiles\": " << pe.accounting.visited_tiles
-        << ", \"full_tiles\": " << pe.accounting.full_tiles << ", \"predicted_ms\": " << pe.prediction.total_ms
+        << ", \"full_tiles\": " << pe.accounting.full_tiles << ", \"predicted_kernel_ms\": " << pe.prediction.kernel_ms
         << ", \"reps\": " << reps << ", \"date\": \"" << today() << "\"}\n";
     }
   }

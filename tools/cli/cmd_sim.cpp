@@ -20,7 +20,7 @@ namespace gna::cli {
 namespace {
 
 const char* kSimHelp =
-    "usage: gna sim [problem options] [--q-tile T --kv-tile T] [--arch NAME] [--all-tilings]\n"
+    "usage: gna sim [problem options] [--q-tile T --kv-tile T] [--arch NAME] [--family NAME] [--all-tilings]\n"
     "               [--find-strides] [--groups] [--json]\n"
     "\n"
     "Exact tile accounting (no token pairs are enumerated) and the cost model's predicted time for\n"
@@ -29,6 +29,8 @@ const char* kSimHelp =
     "(Q and KV tiles of 64 or 128 tokens, factored over the axes as powers of two).\n"
     "\n"
     "  --arch NAME      cost-model constants: h100 (default), h200, a100, l40, cpu\n"
+    "  --family NAME    tile sizes to plan over: explore (default: every size a kernel could be built\n"
+    "                   for) or sm80 (exactly what the compiled sm80 kernel runs for this head dim)\n"
     "  --all-tilings    also list every supported tiling, fastest predicted first\n"
     "  --find-strides   per axis, the strides that make the problem perfectly block-sparse under\n"
     "                   the tiling, nearest to the given stride first\n"
@@ -127,6 +129,10 @@ int cmd_sim(std::vector<std::string> args) {
   defaults.problem.dim_qk = defaults.problem.dim_v = 64;
   const ProblemOptions o = parse_problem_options(args, defaults);
   const std::string arch_name = take_option(args, "--arch", "h100");
+  const std::string family_name = take_option(args, "--family", "explore");
+  if (family_name != "explore" && family_name != "sm80")
+    fail("--family: '", family_name, "' is not one of explore, sm80");
+  const na::KernelFamily family = family_name == "sm80" ? na::KernelFamily::sm80 : na::KernelFamily::explore;
   const bool all = take_flag(args, "--all-tilings");
   const bool strides = take_flag(args, "--find-strides");
   const bool groups = take_flag(args, "--groups");
@@ -145,7 +151,7 @@ int cmd_sim(std::vector<std::string> args) {
   };
   const bool q_given = given(o.q_tile), kv_given = given(o.kv_tile);
   std::vector<sim::PlanEntry> ranked;
-  if (all || (!q_given && !kv_given)) ranked = sim::evaluate_tilings(p, arch, o.dtype);
+  if (all || (!q_given && !kv_given)) ranked = sim::evaluate_tilings(p, arch, o.dtype, family);
   sim::PlanEntry chosen;
   std::string how;
   if (q_given || kv_given) {

@@ -89,6 +89,11 @@ class Sm80Backend final : public detail::Backend {
     if (!instance_compiled(t.q.dtype, bucket))
       return std::string("sm80: no kernel for ") + dtype_name(t.q.dtype) + " / head dim " +
              std::to_string(bucket) + " in this build (configure with -DGNA_CUDA_ALL_INSTANCES=ON)";
+    int smem_optin = 0;
+    cudaDeviceGetAttribute(&smem_optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, t.q.device_index);
+    if (static_cast<size_t>(smem_optin) < smem_bytes(bucket))
+      return "sm80: head dim " + std::to_string(p.dim_qk) + " needs " + std::to_string(smem_bytes(bucket)) +
+             " bytes of shared memory per block; this device allows " + std::to_string(smem_optin);
     for (const TensorView* v : {&t.q, &t.k, &t.v, &t.out, &t.extra_k, &t.extra_v})
       if (!aligned16(*v))
         return "sm80 needs 16-byte aligned data pointers and strides that are multiples of 8 elements";

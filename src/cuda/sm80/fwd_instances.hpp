@@ -22,6 +22,8 @@ void launch_fwd(const FwdParams& p, cudaStream_t stream);
 int head_dim_bucket(int64_t dim);
 bool instance_compiled(DType dtype, int bucket);
 int block_m(int bucket);
+// Dynamic shared memory one block of the (dtype, bucket) instance needs, in bytes.
+size_t smem_bytes(int bucket);
 
 // Launches the instance for (dtype, bucket); the caller checked instance_compiled().
 void dispatch_fwd(DType dtype, int bucket, const FwdParams& p, cudaStream_t stream);

@@ -49,7 +49,7 @@ __global__ void __launch_bounds__(Cfg::kThreads, 2) gna_fwd_sm80_kernel(const __
   __syncthreads();
   if (!real_tile) return;  // a tile of padding only (uniform over the block)
   const int warp_row = warp * 16 * MB;  // first query row of this warp
-  const int64_t n_iter = st.spatial_tiles + st.extra_tiles;
+  const int n_iter = static_cast<int>(st.spatial_tiles + st.extra_tiles);  // < 2^31 (checked on the host)
 
   if (tid < kBlockN) {
     int off[kMaxRank];
@@ -109,11 +109,14 @@ __global__ void __launch_bounds__(Cfg::kThreads, 2) gna_fwd_sm80_kernel(const __
 #pragma unroll
     for (int i = 0; i < 2; ++i) row_max[m][i] = -INFINITY, row_sum[m][i] = 0.f;
 
-  for (int64_t it = 0; it < n_iter; ++it) {
-    const int stage = static_cast<int>(it & 1);
+  for (int it = 0; it < n_iter; ++it) {
+    const int stage = it & 1;
     cp_async_wait<0>();
     __syncthreads();
-    const KvCursor tile = cursor;  // the tile computed in this iteration
+    // What the element mask needs of this iteration's tile, taken before the cursor moves on.
+    const bool spatial = cursor.is_spatial(st);
+    int origin[kMaxRank];
+    const bool full = spatial ? cursor.origin(p, st, origin) : (it - st.spatial_tiles + 1) * kBlockN <= p.extra_kv;
     if (it + 1 < n_iter) {
       cursor.advance(st);
       T* nk = smem_k + (stage ^ 1) * Cfg::kKVElems;
@@ -152,16 +155,10 @@ __global__ void __launch_bounds__(Cfg::kThreads, 2) gna_fwd_sm80_kernel(const __
       }
     }
 
-    // Scale into the log2 domain, then the element mask on partial tiles only.
-#pragma unroll
-    for (int m = 0; m < MB; ++m)
-#pragma unroll
-      for (int j = 0; j < kNFrag; ++j)
-#pragma unroll
-        for (int e = 0; e < 4; ++e) s[m][j][e] *= p.scale_log2;
-    if (tile.is_spatial(st)) {
-      int origin[kMaxRank];
-      if (!tile.origin(p, st, origin)) {
+    // The element mask, on partial tiles only (raw scores; the scale is positive, so max and masking
+    // commute with scaling, which is fused into the exponent below).
+    if (spatial) {
+      if (!full) {
         // Partial tile: a 64-bit mask of attended columns per row = AND over axes of
         // below[d][hi] & ~below[d][lo], with the row's window shifted into the tile and clipped.
 #pragma unroll
@@ -186,7 +183,7 @@ __global__ void __launch_bounds__(Cfg::kThreads, 2) gna_fwd_sm80_kernel(const __
       }
     } else {
       const int64_t first = (it - st.spatial_tiles) * kBlockN;
-      if (first + kBlockN > p.extra_kv) {
+      if (!full) {
 #pragma unroll
         for (int m = 0; m < MB; ++m)
 #pragma unroll
@@ -197,33 +194,43 @@ __global__ void __launch_bounds__(Cfg::kThreads, 2) gna_fwd_sm80_kernel(const __
       }
     }
 
-    // Online softmax (rows i = 0, 1 of each row block).
+    // Online softmax (rows i = 0, 1 of each row block), in the log2 domain: p = 2^(s * scale_log2 - m).
+    // O is rescaled only when some row's running max moved (a warp vote): once the max settles, which it
+    // does after the first tiles of a neighborhood, the 2 * HEAD_DIM multiplies per row are skipped.
+    const float scale_log2 = p.scale_log2;
 #pragma unroll
-    for (int m = 0; m < MB; ++m)
+    for (int m = 0; m < MB; ++m) {
+      float alpha[2];
 #pragma unroll
       for (int i = 0; i < 2; ++i) {
-        float mx = row_max[m][i];
+        float mx = -INFINITY;
 #pragma unroll
         for (int j = 0; j < kNFrag; ++j) mx = fmaxf(mx, fmaxf(s[m][j][2 * i], s[m][j][2 * i + 1]));
         mx = fmaxf(mx, __shfl_xor_sync(0xffffffff, mx, 1));
         mx = fmaxf(mx, __shfl_xor_sync(0xffffffff, mx, 2));
-        const float m_use = mx == -INFINITY ? 0.f : mx;
-        const float alpha = exp2f(row_max[m][i] - m_use);
-        row_max[m][i] = mx;
+        const float m_new = fmaxf(row_max[m][i], mx * scale_log2);
+        const float m_use = m_new == -INFINITY ? 0.f : m_new;
+        alpha[i] = exp2f(row_max[m][i] - m_use);
+        row_max[m][i] = m_new;
         float sum = 0.f;
 #pragma unroll
         for (int j = 0; j < kNFrag; ++j) {
-          s[m][j][2 * i] = exp2f(s[m][j][2 * i] - m_use);
-          s[m][j][2 * i + 1] = exp2f(s[m][j][2 * i + 1] - m_use);
+          s[m][j][2 * i] = exp2f(fmaf(s[m][j][2 * i], scale_log2, -m_use));
+          s[m][j][2 * i + 1] = exp2f(fmaf(s[m][j][2 * i + 1], scale_log2, -m_use));
           sum += s[m][j][2 * i] + s[m][j][2 * i + 1];
         }
-        row_sum[m][i] = row_sum[m][i] * alpha + sum;
+        row_sum[m][i] = row_sum[m][i] * alpha[i] + sum;
+      }
+      if (__any_sync(0xffffffff, alpha[0] != 1.f || alpha[1] != 1.f)) {
 #pragma unroll
         for (int j = 0; j < kDFrag; ++j) {
-          acc_o[m][j][2 * i] *= alpha;
-          acc_o[m][j][2 * i + 1] *= alpha;
+          acc_o[m][j][0] *= alpha[0];
+          acc_o[m][j][1] *= alpha[0];
+          acc_o[m][j][2] *= alpha[1];
+          acc_o[m][j][3] *= alpha[1];
         }
       }
+    }
 
     // O += P V   (P re-packed from the S fragments as A operands; V via ldmatrix.trans, shared by MB blocks)
 #pragma unroll

@@ -110,7 +110,7 @@ struct QTileState {
 // Walks the KV tiles of a Q tile in order -- the spatial box row-major (last axis fastest), then the
 // extra-KV tiles -- as an odometer: no divisions per step. Block-uniform values (every thread agrees).
 struct KvCursor {
-  int64_t it = 0;                 // linear index of the current tile
+  int it = 0;                     // linear index of the current tile
   int idx[kMaxRank] = {0, 0, 0};  // position inside the box, per axis
 
   __device__ void advance(const QTileState& st) {
