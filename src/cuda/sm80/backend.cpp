@@ -178,6 +178,12 @@ class Sm80Backend final : public detail::Backend {
       fp.kv_tile[d] = d < p.rank ? static_cast<int>(tiling.kv_tile[d]) : 1;
       fp.q_tiles[d] = na::ceil_div(fp.group_extent_max[d], fp.q_tile[d]);
       fp.q_tiles_total *= fp.q_tiles[d] * fp.axis[d].dilation;
+      const int64_t dil = fp.axis[d].dilation;
+      fp.q_step[d] = dil * fp.q_stride[1 + d];
+      fp.k_step[d] = dil * fp.k_stride[1 + d];
+      fp.v_step[d] = dil * fp.v_stride[1 + d];
+      fp.o_step[d] = dil * fp.o_stride[1 + d];
+      fp.lse_step[d] = dil * fp.lse_stride[1 + d];
     }
     return fp;
   }

@@ -55,8 +55,8 @@ __global__ void __launch_bounds__(Cfg::kThreads, 2) gna_fwd_sm80_kernel(const __
     int off[kMaxRank];
     tile_row_offsets(tid, p.kv_tile, off);
     kv_offsets[tid] = pack_offsets(off);
-    k_row_off[tid] = kv_row_relative_offset(p, kv_offsets[tid], p.k_stride);
-    v_row_off[tid] = kv_row_relative_offset(p, kv_offsets[tid], p.v_stride);
+    k_row_off[tid] = kv_row_relative_offset(p, kv_offsets[tid], p.k_step);
+    v_row_off[tid] = kv_row_relative_offset(p, kv_offsets[tid], p.v_step);
   }
   __syncthreads();  // kv_offsets visible
   for (int e = tid; e < kMaxRank * (kBlockN + 1); e += Cfg::kThreads) {
@@ -74,15 +74,17 @@ __global__ void __launch_bounds__(Cfg::kThreads, 2) gna_fwd_sm80_kernel(const __
 #pragma unroll
     for (int d = 0; d < kMaxRank; ++d) {
       const int q = st.q_origin[d] + off[d];
-      const na::Range w = q < st.axis[d].extent ? na::window_in(q, st.axis[d]) : na::Range{0, 0};
+      const na::Range w = q < st.extent[d] ? na::window_in(q, st.axis[d]) : na::Range{0, 0};
       row_window[row * kMaxRank + d] = make_int2(static_cast<int>(w.start), static_cast<int>(w.end));
     }
   }
   // Q tile: rows past the group extent and chunks past `dim` are zero.
   {
     const int chunk = tid % Cfg::kChunks;
-    for (int row = tid / Cfg::kChunks; row < Cfg::kBlockM; row += Cfg::kRowsPerPass) {
-      const int64_t off = query_row_offset(p, st, row, p.q_stride);
+#pragma unroll
+    for (int k = 0; k < Cfg::kBlockM / Cfg::kRowsPerPass; ++k) {
+      const int row = tid / Cfg::kChunks + k * Cfg::kRowsPerPass;
+      const int64_t off = query_row_offset(p, st, row, st.q_base, p.q_step);
       const bool valid = off >= 0 && chunk * 8 < p.dim;
       const T* src = static_cast<const T*>(p.q) + (valid ? off + chunk * 8 : 0);
       cp_async_16(smem_addr(smem_q + swz<D>(row, chunk)), src, valid);
@@ -91,8 +93,8 @@ __global__ void __launch_bounds__(Cfg::kThreads, 2) gna_fwd_sm80_kernel(const __
   __syncthreads();  // row offsets visible to the loaders
   KvCursor cursor;  // the tile most recently loaded
   if (n_iter > 0) {
-    load_kv_tile<Cfg>(p, st, cursor, p.k, p.k_stride, k_row_off, p.extra_k, p.extra_k_stride, smem_k, kv_offsets);
-    load_kv_tile<Cfg>(p, st, cursor, p.v, p.v_stride, v_row_off, p.extra_v, p.extra_v_stride, smem_v, kv_offsets);
+    load_kv_tile<Cfg>(p, st, cursor, p.k, st.k_base, p.k_step, k_row_off, p.extra_k, st.extra_k_base, p.extra_k_stride[1], smem_k, kv_offsets);
+    load_kv_tile<Cfg>(p, st, cursor, p.v, st.v_base, p.v_step, v_row_off, p.extra_v, st.extra_v_base, p.extra_v_stride[1], smem_v, kv_offsets);
   }
   cp_async_commit();
 
@@ -116,13 +118,13 @@ __global__ void __launch_bounds__(Cfg::kThreads, 2) gna_fwd_sm80_kernel(const __
     // What the element mask needs of this iteration's tile, taken before the cursor moves on.
     const bool spatial = cursor.is_spatial(st);
     int origin[kMaxRank];
-    const bool full = spatial ? cursor.origin(p, st, origin) : (it - st.spatial_tiles + 1) * kBlockN <= p.extra_kv;
+    const bool full = spatial ? cursor.origin(p, st, origin) : int64_t(it - st.spatial_tiles + 1) * kBlockN <= p.extra_kv;
     if (it + 1 < n_iter) {
       cursor.advance(st);
       T* nk = smem_k + (stage ^ 1) * Cfg::kKVElems;
       T* nv = smem_v + (stage ^ 1) * Cfg::kKVElems;
-      load_kv_tile<Cfg>(p, st, cursor, p.k, p.k_stride, k_row_off, p.extra_k, p.extra_k_stride, nk, kv_offsets);
-      load_kv_tile<Cfg>(p, st, cursor, p.v, p.v_stride, v_row_off, p.extra_v, p.extra_v_stride, nv, kv_offsets);
+      load_kv_tile<Cfg>(p, st, cursor, p.k, st.k_base, p.k_step, k_row_off, p.extra_k, st.extra_k_base, p.extra_k_stride[1], nk, kv_offsets);
+      load_kv_tile<Cfg>(p, st, cursor, p.v, st.v_base, p.v_step, v_row_off, p.extra_v, st.extra_v_base, p.extra_v_stride[1], nv, kv_offsets);
     }
     cp_async_commit();
     const T* sk = smem_k + stage * Cfg::kKVElems;
@@ -276,14 +278,14 @@ __global__ void __launch_bounds__(Cfg::kThreads, 2) gna_fwd_sm80_kernel(const __
         *reinterpret_cast<uint32_t*>(dst) = pack2<T>(acc_o[m][j][2 * i] * inv, acc_o[m][j][2 * i + 1] * inv);
       }
       if (p.lse != nullptr && lane % 4 == 0) {
-        const int64_t off = query_row_offset(p, st, row, p.lse_stride);
+        const int64_t off = query_row_offset(p, st, row, st.lse_base, p.lse_step);
         if (off >= 0) p.lse[off] = l > 0.f ? (row_max[m][i] + __log2f(l)) * 0.69314718055994530942f : -INFINITY;
       }
     }
   __syncwarp();
   for (int c = lane; c < 16 * MB * Cfg::kChunks; c += 32) {
     const int row = warp_row + c / Cfg::kChunks, chunk = c % Cfg::kChunks;
-    const int64_t off = query_row_offset(p, st, row, p.o_stride);
+    const int64_t off = query_row_offset(p, st, row, st.o_base, p.o_step);
     if (off < 0 || chunk * 8 >= p.dim) continue;
     *reinterpret_cast<uint4*>(static_cast<T*>(p.o) + off + chunk * 8) =
         *reinterpret_cast<const uint4*>(smem_q + swz<D>(row, chunk));

@@ -29,6 +29,8 @@ struct FwdParams {
   // Strides in elements: [batch, x0, x1, x2, head] (the head dim has unit stride).
   int64_t q_stride[5], k_stride[5], v_stride[5], o_stride[5], lse_stride[5];
   int64_t extra_k_stride[3], extra_v_stride[3];  // [batch, token, head]
+  // Per axis: dilation * stride, the step between consecutive group-local coordinates.
+  int64_t q_step[kMaxRank], k_step[kMaxRank], v_step[kMaxRank], o_step[kMaxRank], lse_step[kMaxRank];
 
   int64_t batch, heads, kv_heads, dim;  // dim: Dqk == Dv (<= the kernel's HEAD_DIM bucket)
   int64_t extra_kv;

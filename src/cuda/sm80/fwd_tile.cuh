@@ -31,6 +31,7 @@ struct FwdConfig {
   static constexpr int kStages = 2;             // K/V double buffer
   static_assert(kThreads % kChunks == 0, "a thread must keep one chunk column");
   static constexpr int kRowsPerPass = kThreads / kChunks;
+  static_assert(kBlockN % kRowsPerPass == 0, "loaders cover whole tiles");
   // Shared memory: Q (BLOCK_M, HEAD_DIM) | K (STAGES, 64, HEAD_DIM) | V (STAGES, 64, HEAD_DIM), swizzled;
   // then per KV-tile row the relative element offsets in K and V (2 x 64 int64), the per-axis offsets
   // (64 packed ints), the query rows' windows (BLOCK_M, 3) as int2 and the column masks (3, 65) uint64.
@@ -65,25 +66,27 @@ __device__ __forceinline__ int pack_offsets(const int (&off)[kMaxRank]) {
 }
 __device__ __forceinline__ int unpack_offset(int packed, int d) { return (packed >> (8 * d)) & 0xff; }
 
-// Everything a thread block knows about its Q tile: group, tile origin, real extents, KV box.
+// Everything a thread block knows about its Q tile, block-uniform and kept in shared memory: element
+// offsets of its (batch, head, dilation group) in every tensor, and per axis (int32, group-local) the tile
+// origin, the group extent, the KV-tile box and the sub-range of it that is full.
 struct QTileState {
-  int64_t batch, head, kv_head;
-  int group[kMaxRank];     // dilation group per axis
-  int q_origin[kMaxRank];  // group-local coordinate of the tile's first row, per axis
-  na::GroupAxis axis[kMaxRank];   // group-local axis (extent L_g, window, stride, causal)
-  na::Range box[kMaxRank];         // KV tiles visited, per axis (tile indices)
-  na::Range full[kMaxRank];        // the sub-range of them that is full on the axis
-  int64_t spatial_tiles;   // prod(box sizes)
-  int64_t extra_tiles;     // ceil(extra_kv / 64)
+  int64_t q_base, o_base, lse_base;  // (batch, head, group) in Q / O / LSE
+  int64_t k_base, v_base;            // (batch, kv_head, group) in K / V
+  int64_t extra_k_base, extra_v_base;  // (batch, kv_head) in extra K / V
+  int q_origin[kMaxRank];   // group-local coordinate of the tile's first row
+  int extent[kMaxRank];     // group extent L_g
+  int box_start[kMaxRank], box_count[kMaxRank];  // KV tiles visited (tile indices)
+  int full_lo[kMaxRank], full_hi[kMaxRank];      // the visited KV tiles that are full on the axis
+  int spatial_tiles;        // prod(box_count)
+  int extra_tiles;          // ceil(extra_kv / 64)
+  na::GroupAxis axis[kMaxRank];  // group-local axes (window rule for the per-row element mask)
 
   // Returns false when the whole tile is padding (nothing to compute or store).
   __device__ bool init(const FwdParams& p, int64_t block) {
     int64_t tile_lin = block % p.q_tiles_total;
     const int64_t bh = block / p.q_tiles_total;
-    head = bh % p.heads;
-    batch = bh / p.heads;
-    kv_head = head / (p.heads / p.kv_heads);
-    int tcoord[kMaxRank];
+    const int64_t head = bh % p.heads, batch = bh / p.heads, kv_head = head / (p.heads / p.kv_heads);
+    int tcoord[kMaxRank], group[kMaxRank];
     for (int d = kMaxRank - 1; d >= 0; --d) {
       tcoord[d] = static_cast<int>(tile_lin % p.q_tiles[d]);
       tile_lin /= p.q_tiles[d];
@@ -92,17 +95,34 @@ struct QTileState {
       group[d] = static_cast<int>(tile_lin % p.axis[d].dilation);
       tile_lin /= p.axis[d].dilation;
     }
+    q_base = batch * p.q_stride[0] + head * p.q_stride[4];
+    o_base = batch * p.o_stride[0] + head * p.o_stride[4];
+    lse_base = batch * p.lse_stride[0] + head * p.lse_stride[4];
+    k_base = batch * p.k_stride[0] + kv_head * p.k_stride[4];
+    v_base = batch * p.v_stride[0] + kv_head * p.v_stride[4];
+    extra_k_base = batch * p.extra_k_stride[0] + kv_head * p.extra_k_stride[2];
+    extra_v_base = batch * p.extra_v_stride[0] + kv_head * p.extra_v_stride[2];
     spatial_tiles = 1;
     bool real = true;
     for (int d = 0; d < kMaxRank; ++d) {
+      q_base += group[d] * p.q_stride[1 + d];
+      o_base += group[d] * p.o_stride[1 + d];
+      lse_base += group[d] * p.lse_stride[1 + d];
+      k_base += group[d] * p.k_stride[1 + d];
+      v_base += group[d] * p.v_stride[1 + d];
       axis[d] = na::group_axis(p.axis[d], group[d]);
+      extent[d] = static_cast<int>(axis[d].extent);
       q_origin[d] = tcoord[d] * p.q_tile[d];
-      if (q_origin[d] >= axis[d].extent) real = false;
-      box[d] = na::axis_kv_box(tcoord[d], p.q_tile[d], p.kv_tile[d], axis[d]);
-      full[d] = na::axis_full_range(tcoord[d], p.q_tile[d], p.kv_tile[d], axis[d]);
-      spatial_tiles *= box[d].size();
+      if (q_origin[d] >= extent[d]) real = false;
+      const na::Range box = na::axis_kv_box(tcoord[d], p.q_tile[d], p.kv_tile[d], axis[d]);
+      const na::Range full = na::axis_full_range(tcoord[d], p.q_tile[d], p.kv_tile[d], axis[d]);
+      box_start[d] = static_cast<int>(box.start);
+      box_count[d] = static_cast<int>(box.size());
+      full_lo[d] = static_cast<int>(full.start);
+      full_hi[d] = static_cast<int>(full.end);
+      spatial_tiles *= box_count[d];
     }
-    extra_tiles = (p.extra_kv + kBlockN - 1) / kBlockN;
+    extra_tiles = static_cast<int>((p.extra_kv + kBlockN - 1) / kBlockN);
     return real;
   }
 };
@@ -117,7 +137,7 @@ struct KvCursor {
     ++it;
 #pragma unroll
     for (int d = kMaxRank - 1; d >= 0; --d) {
-      if (++idx[d] < st.box[d].size()) return;
+      if (++idx[d] < st.box_count[d]) return;
       idx[d] = 0;
     }
   }
@@ -128,20 +148,20 @@ struct KvCursor {
     bool all_full = true;
 #pragma unroll
     for (int d = 0; d < kMaxRank; ++d) {
-      const int64_t kt = st.box[d].start + idx[d];
-      o[d] = static_cast<int>(kt * p.kv_tile[d]);
-      all_full = all_full && st.full[d].contains(kt);
+      const int kt = st.box_start[d] + idx[d];
+      o[d] = kt * p.kv_tile[d];
+      all_full = all_full && kt >= st.full_lo[d] && kt < st.full_hi[d];
     }
     return all_full;
   }
 };
 
-// Per KV-tile row: element offset relative to the tile's first key in a [B, X0, X1, X2, H, D] tensor
-// (sum over axes of offset * dilation * stride). Independent of the tile: computed once per block.
-__device__ __forceinline__ int64_t kv_row_relative_offset(const FwdParams& p, int packed, const int64_t (&stride)[5]) {
+// Per KV-tile row: element offset relative to the tile's first key (sum over axes of offset * dilation *
+// stride). Independent of the tile: computed once per block.
+__device__ __forceinline__ int64_t kv_row_relative_offset(const FwdParams& p, int packed, const int64_t (&step)[kMaxRank]) {
   int64_t off = 0;
 #pragma unroll
-  for (int d = 0; d < kMaxRank; ++d) off += int64_t(unpack_offset(packed, d)) * p.axis[d].dilation * stride[1 + d];
+  for (int d = 0; d < kMaxRank; ++d) off += int64_t(unpack_offset(packed, d)) * step[d];
   return off;
 }
 
@@ -151,8 +171,9 @@ __device__ __forceinline__ int64_t kv_row_relative_offset(const FwdParams& p, in
 // chunks past `dim` are zero-filled.
 template <class Cfg>
 __device__ __forceinline__ void load_kv_tile(const FwdParams& p, const QTileState& st, const KvCursor& cur,
-                                             const void* base, const int64_t (&stride)[5], const int64_t* row_offset,
-                                             const void* extra_base, const int64_t (&extra_stride)[3],
+                                             const void* base, int64_t tensor_base, const int64_t (&step)[kMaxRank],
+                                             const int64_t* row_offset, const void* extra_base,
+                                             int64_t extra_tensor_base, int64_t extra_token_stride,
                                              typename Cfg::Element* smem, const int* packed_offsets) {
   using T = typename Cfg::Element;
   const int chunk = threadIdx.x % Cfg::kChunks;
@@ -160,49 +181,51 @@ __device__ __forceinline__ void load_kv_tile(const FwdParams& p, const QTileStat
   if (cur.is_spatial(st)) {
     int origin[kMaxRank];
     cur.origin(p, st, origin);
-    int64_t tile_off = st.batch * stride[0] + st.kv_head * stride[4] + chunk * 8;
+    int64_t tile_off = tensor_base + chunk * 8;
     bool inside = true;  // no row of the tile is past the group extent
 #pragma unroll
     for (int d = 0; d < kMaxRank; ++d) {
-      tile_off += (int64_t(origin[d]) * p.axis[d].dilation + st.group[d]) * stride[1 + d];
-      inside = inside && origin[d] + p.kv_tile[d] <= st.axis[d].extent;
+      tile_off += origin[d] * step[d];
+      inside = inside && origin[d] + p.kv_tile[d] <= st.extent[d];
     }
     const T* tile_base = static_cast<const T*>(base) + tile_off;
 #pragma unroll
-    for (int row = threadIdx.x / Cfg::kChunks; row < kBlockN; row += Cfg::kRowsPerPass) {
+    for (int k = 0; k < kBlockN / Cfg::kRowsPerPass; ++k) {  // compile-time trip count: no row branches
+      const int row = threadIdx.x / Cfg::kChunks + k * Cfg::kRowsPerPass;
       bool valid = dim_ok;
       if (!inside) {
         const int packed = packed_offsets[row];
 #pragma unroll
-        for (int d = 0; d < kMaxRank; ++d) valid = valid && origin[d] + unpack_offset(packed, d) < st.axis[d].extent;
+        for (int d = 0; d < kMaxRank; ++d) valid = valid && origin[d] + unpack_offset(packed, d) < st.extent[d];
       }
       const T* src = valid ? tile_base + row_offset[row] : static_cast<const T*>(base);
       cp_async_16(smem_addr(smem + swz<Cfg::kHeadDim>(row, chunk)), src, valid);
     }
   } else {
-    const int64_t first = (cur.it - st.spatial_tiles) * kBlockN;
+    const int first = (cur.it - st.spatial_tiles) * kBlockN;
 #pragma unroll
-    for (int row = threadIdx.x / Cfg::kChunks; row < kBlockN; row += Cfg::kRowsPerPass) {
+    for (int k = 0; k < kBlockN / Cfg::kRowsPerPass; ++k) {
+      const int row = threadIdx.x / Cfg::kChunks + k * Cfg::kRowsPerPass;
       const bool valid = dim_ok && first + row < p.extra_kv;
-      const int64_t off =
-          st.batch * extra_stride[0] + (first + row) * extra_stride[1] + st.kv_head * extra_stride[2] + chunk * 8;
+      const int64_t off = extra_tensor_base + int64_t(first + row) * extra_token_stride + chunk * 8;
       const T* src = static_cast<const T*>(extra_base) + (valid ? off : 0);
       cp_async_16(smem_addr(smem + swz<Cfg::kHeadDim>(row, chunk)), src, valid);
     }
   }
 }
 
-// Element offset of query row `row` of this Q tile in a [B, X0, X1, X2, H, ...] tensor, or -1 for padding.
-__device__ __forceinline__ int64_t query_row_offset(const FwdParams& p, const QTileState& st, int row,
-                                                    const int64_t (&stride)[5]) {
+// Element offset of query row `row` of this Q tile relative to `base` (the tile's (batch, head, group)
+// offset in a Q/O/LSE tensor whose per-axis dilated strides are `step`), or -1 for a padding row.
+__device__ __forceinline__ int64_t query_row_offset(const FwdParams& p, const QTileState& st, int row, int64_t base,
+                                                    const int64_t (&step)[kMaxRank]) {
   int off_in_tile[kMaxRank];
   tile_row_offsets(row, p.q_tile, off_in_tile);
-  int64_t off = st.batch * stride[0] + st.head * stride[4];
+  int64_t off = base;
 #pragma unroll
   for (int d = 0; d < kMaxRank; ++d) {
     const int local = st.q_origin[d] + off_in_tile[d];
-    if (local >= st.axis[d].extent) return -1;
-    off += (int64_t(local) * p.axis[d].dilation + st.group[d]) * stride[1 + d];
+    if (local >= st.extent[d]) return -1;
+    off += local * step[d];
   }
   return off;
 }
