@@ -58,26 +58,6 @@ __global__ void __launch_bounds__(Cfg::kThreads, 2) gna_fwd_sm80_kernel(const __
     k_row_off[tid] = kv_row_relative_offset(p, kv_offsets[tid], p.k_step);
     v_row_off[tid] = kv_row_relative_offset(p, kv_offsets[tid], p.v_step);
   }
-  __syncthreads();  // kv_offsets visible
-  for (int e = tid; e < kMaxRank * (kBlockN + 1); e += Cfg::kThreads) {
-    const int d = e / (kBlockN + 1), v = e % (kBlockN + 1);
-    uint64_t bits = 0;
-    for (int c = 0; c < kBlockN; ++c)
-      if (unpack_offset(kv_offsets[c], d) < v) bits |= uint64_t(1) << c;
-    col_below[e] = bits;
-  }
-  // Per query row, per axis: its group-local key window [lo, hi) for the element mask. Padding rows
-  // get an empty window: they stay at -inf on partial tiles and are never stored.
-  for (int row = tid; row < Cfg::kBlockM; row += Cfg::kThreads) {
-    int off[kMaxRank];
-    tile_row_offsets(row, p.q_tile, off);
-#pragma unroll
-    for (int d = 0; d < kMaxRank; ++d) {
-      const int q = st.q_origin[d] + off[d];
-      const na::Range w = q < st.extent[d] ? na::window_in(q, st.axis[d]) : na::Range{0, 0};
-      row_window[row * kMaxRank + d] = make_int2(static_cast<int>(w.start), static_cast<int>(w.end));
-    }
-  }
   // Q tile: rows past the group extent and chunks past `dim` are zero.
   {
     const int chunk = tid % Cfg::kChunks;
@@ -97,6 +77,33 @@ __global__ void __launch_bounds__(Cfg::kThreads, 2) gna_fwd_sm80_kernel(const __
     load_kv_tile<Cfg>(p, st, cursor, p.v, st.v_base, p.v_step, v_row_off, p.extra_v, st.extra_v_base, p.extra_v_stride[1], smem_v, kv_offsets);
   }
   cp_async_commit();
+  // Element-mask tables, built while the first loads are in flight; skipped when every tile of this Q
+  // tile is full (then no mask code runs at all).
+  bool all_full = st.extra_tiles * int64_t(kBlockN) == p.extra_kv;
+#pragma unroll
+  for (int d = 0; d < kMaxRank; ++d) all_full = all_full && st.full_hi[d] - st.full_lo[d] == st.box_count[d];
+  if (!all_full) {
+    for (int e = tid; e < kMaxRank * (kBlockN + 1); e += Cfg::kThreads) {
+      const int d = e / (kBlockN + 1), v = e % (kBlockN + 1);
+      uint64_t bits = 0;
+      for (int c = 0; c < kBlockN; ++c)
+        if (unpack_offset(kv_offsets[c], d) < v) bits |= uint64_t(1) << c;
+      col_below[e] = bits;
+    }
+    // Per query row, per axis: its group-local key window [lo, hi) for the element mask. Padding rows
+    // get an empty window: they stay at -inf on partial tiles and are never stored.
+    for (int row = tid; row < Cfg::kBlockM; row += Cfg::kThreads) {
+      int off[kMaxRank];
+      tile_row_offsets(row, p.q_tile, off);
+#pragma unroll
+      for (int d = 0; d < kMaxRank; ++d) {
+        const int q = st.q_origin[d] + off[d];
+        const na::Range w = q < st.extent[d] ? na::window_in(q, st.axis[d]) : na::Range{0, 0};
+        row_window[row * kMaxRank + d] = make_int2(static_cast<int>(w.start), static_cast<int>(w.end));
+      }
+    }
+  }
+  __syncthreads();  // mask tables visible
 
   float acc_o[MB][kDFrag][4];
 #pragma unroll
