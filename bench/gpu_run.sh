@@ -2,7 +2,7 @@
 # bench/gpu_run.sh -- one call on the GPU machine: build every CUDA instance with all cores, run the GPU
 # tests against the reference, compute-sanitizer on a subset, check the SASS, time every preset with
 # `gna bench` and the peers (shared/tools/peer_bench.py) in the same call. Logs go to $OUT (or ./gpu-out).
-#   usage: bash bench/gpu_run.sh [quick|full]       (quick: tests + our bench only, no peers)
+#   usage: bash bench/gpu_run.sh [quick|full|peers]  (quick: no peers; peers: only the peers)
 set -uo pipefail
 MODE=${1:-full}
 OUT=${OUT:-$PWD/gpu-out}
@@ -11,6 +11,14 @@ cd "$(dirname "$0")/.."
 log() { echo "== $*" | tee -a "$OUT/summary.txt"; }
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm --format=csv | tee "$OUT/gpu.txt"
 DEV=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1 | tr ' ' '_')
+
+run_peers() {
+  log "peers (shared/tools/peer_bench.py, carried as .deps/peers)"
+  for p in flux-gna flux-na hunyuan-gna hunyuan-na cosmos-na 1d-32k-na 1d-32k-gna; do
+    timeout 300 python3 "${PEER_BENCH:-.deps/peers/peer_bench.py}" --preset "$p" --json "$OUT/peers.jsonl" 2>&1 | tail -1 | tee -a "$OUT/summary.txt"
+  done
+}
+if [ "$MODE" = peers ]; then run_peers; log "done on $DEV"; exit 0; fi
 
 log "configure + build ($(nproc) cores)"
 cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DGNA_CUDA=ON -DGNA_CUDA_ALL_INSTANCES=ON \
@@ -33,13 +41,14 @@ if command -v compute-sanitizer >/dev/null; then
   tail -3 "$OUT/memcheck.log" "$OUT/racecheck.log"
 fi
 
+log "Python package on CUDA tensors (torch of the GPU image; libgna_c from this build)"
+if [ -d .whl ]; then python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site; fi
+GNA_C_LIBRARY=$PWD/build-gpu/src/capi/libgna_c.so PYTHONPATH=$PWD/python:$PWD/tests/python:${PYTHONPATH:-} \
+  timeout 300 python3 -m pytest -q -p no:cacheprovider tests/python/test_cuda.py tests/python/test_torch_ops.py \
+  >"$OUT/pytest_cuda.log" 2>&1; echo "pytest rc=$?" | tee -a "$OUT/summary.txt"; tail -4 "$OUT/pytest_cuda.log"
+
 log "gna bench (all presets)"
 ./build-gpu/tools/cli/gna bench --preset all --json "$OUT/ours.jsonl" 2>&1 | tee -a "$OUT/summary.txt"
 
-if [ "$MODE" = full ]; then
-  log "peers"
-  for p in flux-gna flux-na hunyuan-gna hunyuan-na cosmos-na 1d-32k-na 1d-32k-gna; do
-    timeout 300 python3 "${PEER_BENCH:-.deps/peers/peer_bench.py}" --preset "$p" --json "$OUT/peers.jsonl" 2>&1 | tail -1 | tee -a "$OUT/summary.txt"
-  done
-fi
+if [ "$MODE" = full ]; then run_peers; fi
 log "done on $DEV"
