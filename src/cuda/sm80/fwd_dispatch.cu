@@ -22,10 +22,10 @@ int block_m(int bucket) { return block_m_for(bucket); }
 
 size_t smem_bytes(int bucket) {
   switch (bucket) {  // the element type does not change the size (both are 16-bit)
-    case 32: return FwdConfig<__nv_bfloat16, 32, m_blocks_for(32)>::kSmemBytes;
-    case 64: return FwdConfig<__nv_bfloat16, 64, m_blocks_for(64)>::kSmemBytes;
-    case 128: return FwdConfig<__nv_bfloat16, 128, m_blocks_for(128)>::kSmemBytes;
-    default: return FwdConfig<__nv_bfloat16, 256, m_blocks_for(256)>::kSmemBytes;
+    case 32: return fwd::smem_bytes<FwdConfig<__nv_bfloat16, 32, m_blocks_for(32)>>();
+    case 64: return fwd::smem_bytes<FwdConfig<__nv_bfloat16, 64, m_blocks_for(64)>>();
+    case 128: return fwd::smem_bytes<FwdConfig<__nv_bfloat16, 128, m_blocks_for(128)>>();
+    default: return fwd::smem_bytes<FwdConfig<__nv_bfloat16, 256, m_blocks_for(256)>>();
   }
 }
 

@@ -10,7 +10,7 @@
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
-#include "cuda/sm80/fwd_params.hpp"
+#include "cuda/fwd/fwd_params.hpp"
 #include "gna/tensor.hpp"
 
 namespace gna::cuda::sm80 {

@@ -6,7 +6,8 @@
 #include <cuda_runtime.h>
 
 #include "cuda/common/cuda_check.hpp"
-#include "cuda/sm80/fwd_kernel.cuh"
+#include "cuda/fwd/fwd_kernel.cuh"
+#include "cuda/sm80/fwd_config.cuh"
 #include "gna/na/tile_table.hpp"
 
 namespace gna::cuda::sm80 {
@@ -24,12 +25,12 @@ static_assert(na::kernel_tile_config(na::KernelFamily::sm80, 128).kv_tokens == k
 template <class T, int HEAD_DIM>
 void launch_fwd(const FwdParams& p, cudaStream_t stream) {
   using Cfg = FwdConfig<T, HEAD_DIM, m_blocks_for(HEAD_DIM)>;
-  auto kernel = gna_fwd_sm80_kernel<Cfg>;
-  GNA_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                      static_cast<int>(Cfg::kSmemBytes)));
+  auto kernel = fwd::gna_fwd_kernel<Cfg>;
+  constexpr size_t kSmem = fwd::smem_bytes<Cfg>();
+  GNA_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(kSmem)));
   const int64_t blocks = p.q_tiles_total * p.batch * p.heads;
-  kernel<<<dim3(static_cast<unsigned>(blocks)), dim3(Cfg::kThreads), Cfg::kSmemBytes, stream>>>(p);
-  GNA_CUDA_CHECK_LAUNCH("gna_fwd_sm80_kernel");
+  kernel<<<dim3(static_cast<unsigned>(blocks)), dim3(Cfg::kThreads), kSmem, stream>>>(p);
+  GNA_CUDA_CHECK_LAUNCH("gna_fwd_kernel<sm80>");
 }
 
 }  // namespace gna::cuda::sm80

@@ -1,5 +1,7 @@
-// src/cuda/sm80/fwd_kernel.cuh -- layer: cuda/sm80 kernel. The fused GNA forward kernel for Ampere and
-// later (mma.sync m16n8k16, ldmatrix, cp.async double buffering, FlashAttention-2 online softmax).
+// src/cuda/fwd/fwd_kernel.cuh -- layer: cuda forward kernel, shared by sm80 (mma.sync) and sm90 (wgmma).
+// The fused GNA forward: cp.async double-buffered K/V tiles, FlashAttention-2 online softmax, the
+// architecture's two GEMMs supplied by the MMA policy `Cfg` (src/cuda/sm80/fwd_config.cuh,
+// src/cuda/sm90/fwd_config.cuh).
 //
 // One thread block = one Q tile (BLOCK_M query tokens of an N-d tile shape chosen at run time) of one
 // (batch, head, dilation group). It walks only the KV tiles of its box (gna/na/tiles.hpp), then the extra
@@ -7,31 +9,44 @@
 // mask; a perfectly block-sparse problem therefore never executes the mask code. Tiles are loaded in place
 // from the user's heads-last layout (no permutation copy), padding zero-filled.
 //
-// 4 warps; warp w owns query rows [16*MB*w, 16*MB*(w+1)) of the tile as MB blocks of 16 rows: S (16 x 64)
-// and O (16 x HEAD_DIM) accumulators per block live in registers as m16n8 fragments (a thread holds rows
-// lane/4 and lane/4 + 8 of each block). Each K/V fragment read from shared memory feeds MB MMAs.
-// Barriers: one __syncthreads per KV tile, after cp.async.wait_group(0): every thread arrives after
-// finishing the previous tile (so its stage may be overwritten) and waits for the current tile's bytes.
+// Warp w owns query rows [16*MB*w, 16*MB*(w+1)) as MB blocks of 16 rows; S (16 x 64) and O (16 x HEAD_DIM)
+// accumulators per block live in registers in the m16n8 fragment layout (a thread holds rows lane/4 and
+// lane/4 + 8 of each block), which is also the wgmma accumulator layout of a warp's 16 rows.
+// Barriers: one __syncthreads per KV tile, after cp.async.wait_group(0) (and, for async-proxy readers,
+// fence.proxy.async): every thread arrives after finishing the previous tile (so its stage may be
+// overwritten) and waits for the current tile's bytes.
 #pragma once
 
 #include <cmath>
 #include <cstdint>
 
 #include "cuda/common/mma_sm80.cuh"
-#include "cuda/sm80/fwd_params.hpp"
-#include "cuda/sm80/fwd_tile.cuh"
+#include "cuda/fwd/fwd_params.hpp"
+#include "cuda/fwd/fwd_tile.cuh"
 
-namespace gna::cuda::sm80 {
+namespace gna::cuda::fwd {
+
+// Dynamic shared memory of one block: alignment slack, Q, the K/V stages, then per KV-tile row the relative
+// element offsets in K and V (2 x 64 int64) and the per-axis offsets (64 packed ints), the query rows'
+// windows (BLOCK_M, 3) as int2 and the column masks (3, 65) uint64.
+template <class Cfg>
+constexpr size_t smem_bytes() {
+  return Cfg::kSmemAlign + sizeof(typename Cfg::Element) * (size_t(Cfg::kQElems) + 2 * Cfg::kStages * size_t(Cfg::kKVElems)) +
+         2 * sizeof(int64_t) * kBlockN + sizeof(int) * kBlockN + sizeof(int2) * Cfg::kBlockM * kMaxRank +
+         sizeof(uint64_t) * kMaxRank * (kBlockN + 1);
+}
 
 template <class Cfg>
-__global__ void __launch_bounds__(Cfg::kThreads, 2) gna_fwd_sm80_kernel(const __grid_constant__ FwdParams p) {
+__global__ void __launch_bounds__(Cfg::kThreads, Cfg::kMinBlocksPerSm) gna_fwd_kernel(const __grid_constant__ FwdParams p) {
   using T = typename Cfg::Element;
   constexpr int D = Cfg::kHeadDim;
   constexpr int MB = Cfg::kMBlocks;    // 16-row blocks per warp
   constexpr int kNFrag = kBlockN / 8;  // S fragments per row block (8)
   constexpr int kDFrag = D / 8;        // O fragments per row block
   extern __shared__ __align__(128) unsigned char smem_raw[];
-  T* smem_q = reinterpret_cast<T*>(smem_raw);                 // (BLOCK_M, D) swizzled
+  // Tiles start at a Cfg::kSmemAlign boundary (wgmma's 128-byte swizzle needs 1024).
+  unsigned char* smem_base = smem_raw + ((Cfg::kSmemAlign - smem_addr(smem_raw) % Cfg::kSmemAlign) % Cfg::kSmemAlign);
+  T* smem_q = reinterpret_cast<T*>(smem_base);                // (BLOCK_M, D) in the policy's layout
   T* smem_k = smem_q + Cfg::kQElems;                          // (STAGES, 64, D) swizzled
   T* smem_v = smem_k + Cfg::kStages * Cfg::kKVElems;          // (STAGES, 64, D) swizzled
   int64_t* k_row_off = reinterpret_cast<int64_t*>(smem_v + Cfg::kStages * Cfg::kKVElems);  // (64)
@@ -67,7 +82,7 @@ __global__ void __launch_bounds__(Cfg::kThreads, 2) gna_fwd_sm80_kernel(const __
       const int64_t off = query_row_offset(p, st, row, st.q_base, p.q_step);
       const bool valid = off >= 0 && chunk * 8 < p.dim;
       const T* src = static_cast<const T*>(p.q) + (valid ? off + chunk * 8 : 0);
-      cp_async_16(smem_addr(smem_q + swz<D>(row, chunk)), src, valid);
+      cp_async_16(smem_addr(smem_q + Cfg::template smem_offset<Cfg::kBlockM>(row, chunk)), src, valid);
     }
   }
   __syncthreads();  // row offsets visible to the loaders
@@ -121,6 +136,7 @@ __global__ void __launch_bounds__(Cfg::kThreads, 2) gna_fwd_sm80_kernel(const __
   for (int it = 0; it < n_iter; ++it) {
     const int stage = it & 1;
     cp_async_wait<0>();
+    if constexpr (Cfg::kAsyncProxy) asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
     __syncthreads();
     // What the element mask needs of this iteration's tile, taken before the cursor moves on.
     const bool spatial = cursor.is_spatial(st);
@@ -137,32 +153,9 @@ __global__ void __launch_bounds__(Cfg::kThreads, 2) gna_fwd_sm80_kernel(const __
     const T* sk = smem_k + stage * Cfg::kKVElems;
     const T* sv = smem_v + stage * Cfg::kKVElems;
 
-    // S = Q K^T   (MB x 16 rows x 64 keys per warp): each K fragment feeds MB row blocks.
+    // S = Q K^T   (MB x 16 rows x 64 keys per warp)
     float s[MB][kNFrag][4];
-#pragma unroll
-    for (int m = 0; m < MB; ++m)
-#pragma unroll
-      for (int j = 0; j < kNFrag; ++j)
-#pragma unroll
-        for (int e = 0; e < 4; ++e) s[m][j][e] = 0.f;
-#pragma unroll
-    for (int kk = 0; kk < D / 16; ++kk) {
-      uint32_t a[MB][4];
-#pragma unroll
-      for (int m = 0; m < MB; ++m)
-        ldmatrix_x4(a[m], smem_addr(smem_q + swz<D>(warp_row + m * 16 + (lane % 8) + ((lane / 8) % 2) * 8,
-                                                    kk * 2 + lane / 16)));
-#pragma unroll
-      for (int jj = 0; jj < kNFrag / 2; ++jj) {
-        uint32_t b[4];
-        ldmatrix_x4(b, smem_addr(sk + swz<D>(jj * 16 + (lane % 8) + (lane / 16) * 8, kk * 2 + (lane / 8) % 2)));
-#pragma unroll
-        for (int m = 0; m < MB; ++m) {
-          mma_16816<T>(s[m][2 * jj], a[m], b[0], b[1]);
-          mma_16816<T>(s[m][2 * jj + 1], a[m], b[2], b[3]);
-        }
-      }
-    }
+    Cfg::qk(s, smem_q, sk, warp_row, lane);
 
     // The element mask, on partial tiles only (raw scores; the scale is positive, so max and masking
     // commute with scaling, which is fused into the exponent below).
@@ -241,28 +234,8 @@ __global__ void __launch_bounds__(Cfg::kThreads, 2) gna_fwd_sm80_kernel(const __
       }
     }
 
-    // O += P V   (P re-packed from the S fragments as A operands; V via ldmatrix.trans, shared by MB blocks)
-#pragma unroll
-    for (int kk = 0; kk < kBlockN / 16; ++kk) {
-      uint32_t a[MB][4];
-#pragma unroll
-      for (int m = 0; m < MB; ++m) {
-        a[m][0] = pack2<T>(s[m][2 * kk][0], s[m][2 * kk][1]);
-        a[m][1] = pack2<T>(s[m][2 * kk][2], s[m][2 * kk][3]);
-        a[m][2] = pack2<T>(s[m][2 * kk + 1][0], s[m][2 * kk + 1][1]);
-        a[m][3] = pack2<T>(s[m][2 * kk + 1][2], s[m][2 * kk + 1][3]);
-      }
-#pragma unroll
-      for (int nn = 0; nn < D / 16; ++nn) {
-        uint32_t b[4];
-        ldmatrix_x4_trans(b, smem_addr(sv + swz<D>(kk * 16 + (lane % 8) + ((lane / 8) % 2) * 8, nn * 2 + lane / 16)));
-#pragma unroll
-        for (int m = 0; m < MB; ++m) {
-          mma_16816<T>(acc_o[m][2 * nn], a[m], b[0], b[1]);
-          mma_16816<T>(acc_o[m][2 * nn + 1], a[m], b[2], b[3]);
-        }
-      }
-    }
+    // O += P V
+    Cfg::pv(acc_o, s, sv, lane);
   }
   cp_async_wait<0>();
 
@@ -281,7 +254,7 @@ __global__ void __launch_bounds__(Cfg::kThreads, 2) gna_fwd_sm80_kernel(const __
 #pragma unroll
       for (int j = 0; j < kDFrag; ++j) {
         const int col = j * 8 + (lane % 4) * 2;
-        T* dst = smem_q + swz<D>(row, col / 8) + col % 8;
+        T* dst = smem_q + Cfg::template smem_offset<Cfg::kBlockM>(row, col / 8) + col % 8;
         *reinterpret_cast<uint32_t*>(dst) = pack2<T>(acc_o[m][j][2 * i] * inv, acc_o[m][j][2 * i + 1] * inv);
       }
       if (p.lse != nullptr && lane % 4 == 0) {
@@ -295,8 +268,8 @@ __global__ void __launch_bounds__(Cfg::kThreads, 2) gna_fwd_sm80_kernel(const __
     const int64_t off = query_row_offset(p, st, row, st.o_base, p.o_step);
     if (off < 0 || chunk * 8 >= p.dim) continue;
     *reinterpret_cast<uint4*>(static_cast<T*>(p.o) + off + chunk * 8) =
-        *reinterpret_cast<const uint4*>(smem_q + swz<D>(row, chunk));
+        *reinterpret_cast<const uint4*>(smem_q + Cfg::template smem_offset<Cfg::kBlockM>(row, chunk));
   }
 }
 
-}  // namespace gna::cuda::sm80
+}  // namespace gna::cuda::fwd

@@ -1,9 +1,9 @@
-// src/cuda/sm80/fwd_tile.cuh -- layer: cuda/sm80 collective pieces. Shared-memory geometry, the swizzle,
-// the in-place N-d tile loader (cp.async straight from the user's heads-last layout: no permutation
-// copy), and the per-Q-tile neighborhood state (KV-tile box, full/partial tile test, element mask).
+// src/cuda/fwd/fwd_tile.cuh -- layer: cuda forward collective pieces, shared by the sm80 and sm90 kernels:
+// the in-place N-d tile loaders (cp.async straight from the user's heads-last layout: no permutation
+// copy), the per-Q-tile neighborhood state (KV-tile box, full/partial tile test) and the KV-tile cursor.
+// The shared-memory layout of a tile is the architecture's (Cfg::smem_offset<ROWS>(row, chunk)).
 //
-// Invariants: smem rows are HEAD_DIM 16-bit values, split in 16-byte chunks and XOR-swizzled so that
-// ldmatrix of 8 rows at one logical chunk hits 8 distinct bank groups. Rows past the group extent, and
+// Invariants: a tile row is HEAD_DIM 16-bit values in 16-byte chunks. Rows past the group extent, and
 // head-dim chunks past `dim`, are zero-filled (cp.async src-size 0): they never read out of bounds.
 // The neighborhood math itself comes from gna/na/ (axis_kv_box, axis_full_range, window_in), not from here.
 #pragma once
@@ -11,49 +11,11 @@
 #include <cstdint>
 
 #include "cuda/common/mma_sm80.cuh"
-#include "cuda/sm80/fwd_params.hpp"
+#include "cuda/fwd/fwd_params.hpp"
 #include "gna/na/tiles.hpp"
 #include "gna/na/window.hpp"
 
-namespace gna::cuda::sm80 {
-
-// Warp tiling: 4 warps; each warp owns M_BLOCKS x 16 query rows (2 for head dim <= 128, so every K/V
-// fragment read from shared memory feeds two MMAs per warp; 1 for head dim 256, to fit the registers).
-template <class T, int HEAD_DIM, int M_BLOCKS>
-struct FwdConfig {
-  using Element = T;
-  static constexpr int kHeadDim = HEAD_DIM;
-  static constexpr int kMBlocks = M_BLOCKS;
-  static constexpr int kWarps = 4;
-  static constexpr int kBlockM = kWarps * 16 * M_BLOCKS;
-  static constexpr int kThreads = kWarps * 32;
-  static constexpr int kChunks = HEAD_DIM / 8;  // 16-byte chunks per row
-  static constexpr int kStages = 2;             // K/V double buffer
-  static_assert(kThreads % kChunks == 0, "a thread must keep one chunk column");
-  static constexpr int kRowsPerPass = kThreads / kChunks;
-  static_assert(kBlockN % kRowsPerPass == 0, "loaders cover whole tiles");
-  // Shared memory: Q (BLOCK_M, HEAD_DIM) | K (STAGES, 64, HEAD_DIM) | V (STAGES, 64, HEAD_DIM), swizzled;
-  // then per KV-tile row the relative element offsets in K and V (2 x 64 int64), the per-axis offsets
-  // (64 packed ints), the query rows' windows (BLOCK_M, 3) as int2 and the column masks (3, 65) uint64.
-  static constexpr int kQElems = kBlockM * HEAD_DIM;
-  static constexpr int kKVElems = kBlockN * HEAD_DIM;
-  static constexpr size_t kSmemBytes = sizeof(T) * (size_t(kQElems) + 2 * kStages * size_t(kKVElems)) +
-                                       2 * sizeof(int64_t) * kBlockN + sizeof(int) * kBlockN +
-                                       sizeof(int2) * kBlockM * kMaxRank + sizeof(uint64_t) * kMaxRank * (kBlockN + 1);
-};
-
-// Element offset of (row, logical 16-byte chunk) in a swizzled (rows, HEAD_DIM) smem tile.
-template <int HEAD_DIM>
-__device__ __forceinline__ int swz(int row, int chunk) {
-  constexpr int kChunks = HEAD_DIM / 8;
-  int phys;
-  if constexpr (kChunks >= 8) {
-    phys = chunk ^ (row & 7);
-  } else {
-    phys = chunk ^ ((row / (8 / kChunks)) & (kChunks - 1));
-  }
-  return row * HEAD_DIM + phys * 8;
-}
+namespace gna::cuda::fwd {
 
 // Per-axis offsets of a linear tile row (row-major inside the N-d tile: last axis fastest).
 __device__ __forceinline__ void tile_row_offsets(int row, const int (&tile)[kMaxRank], int (&off)[kMaxRank]) {
@@ -199,7 +161,7 @@ __device__ __forceinline__ void load_kv_tile(const FwdParams& p, const QTileStat
         for (int d = 0; d < kMaxRank; ++d) valid = valid && origin[d] + unpack_offset(packed, d) < st.extent[d];
       }
       const T* src = valid ? tile_base + row_offset[row] : static_cast<const T*>(base);
-      cp_async_16(smem_addr(smem + swz<Cfg::kHeadDim>(row, chunk)), src, valid);
+      cp_async_16(smem_addr(smem + Cfg::template smem_offset<kBlockN>(row, chunk)), src, valid);
     }
   } else {
     const int first = (cur.it - st.spatial_tiles) * kBlockN;
@@ -209,7 +171,7 @@ __device__ __forceinline__ void load_kv_tile(const FwdParams& p, const QTileStat
       const bool valid = dim_ok && first + row < p.extra_kv;
       const int64_t off = extra_tensor_base + int64_t(first + row) * extra_token_stride + chunk * 8;
       const T* src = static_cast<const T*>(extra_base) + (valid ? off : 0);
-      cp_async_16(smem_addr(smem + swz<Cfg::kHeadDim>(row, chunk)), src, valid);
+      cp_async_16(smem_addr(smem + Cfg::template smem_offset<kBlockN>(row, chunk)), src, valid);
     }
   }
 }
@@ -230,4 +192,4 @@ __device__ __forceinline__ int64_t query_row_offset(const FwdParams& p, const QT
   return off;
 }
 
-}  // namespace gna::cuda::sm80
+}  // namespace gna::cuda::fwd

@@ -1,5 +1,5 @@
-// src/cuda/sm80/fwd_params.hpp -- layer: cuda kernel contract (host + device). Torch-free parameters of
-// the fused GNA forward kernel. Filled by the launcher from a validated Problem and tensor views.
+// src/cuda/fwd/fwd_params.hpp -- layer: cuda kernel contract (host + device). Torch-free parameters of
+// the fused GNA forward kernels (sm80 and sm90 share them). Filled by the launcher from a validated Problem and tensor views.
 //
 // Invariants: every problem is normalised to 3 axes (missing trailing axes: extent 1, window 1, stride 1,
 // dilation 1, non-causal); all strides are in elements and int64; q_tile / kv_tile multiply to the
@@ -13,9 +13,7 @@
 
 namespace gna::cuda {
 
-namespace sm80 {
 constexpr int kBlockN = 64;  // KV tile: 64 tokens; its N-d shape is chosen at run time
-}
 
 struct FwdParams {
   // Data. Q/O: [B, X0, X1, X2, H, D]; K/V: [B, X0, X1, X2, Hkv, D]; extra K/V: [B, Nx, Hkv, D]; LSE: [B, X.., H].
