@@ -27,18 +27,20 @@ cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DGNA_CUDA=ON -DGNA_CUDA_ALL_
 tail -3 "$OUT/build.log"
 
 log "SASS check (HMMA / LDSM / LDGSTS in the sm80 kernel)"
-cuobjdump --dump-sass build-gpu/src/libgna.a 2>/dev/null | grep -oE "HMMA|HGMMA|LDSM|LDGSTS|UTMALDG" | sort | uniq -c | tee -a "$OUT/summary.txt"
+cuobjdump --dump-sass build-gpu/src/libgna.a 2>/dev/null | grep -oE "HMMA|HGMMA|LDSM|LDGSTS|UTMALDG|WARPGROUP.DEPBAR|WARPGROUP.ARRIVE" | sort | uniq -c | tee -a "$OUT/summary.txt"
+grep -E "C7510|C7508|wgmma.*serializ" "$OUT/build.log" | head -5 | tee -a "$OUT/summary.txt"
 
 log "GPU tests"
-GNA_TEST_RANDOM_CASES=${GNA_TEST_RANDOM_CASES:-200} ./build-gpu/tests/cuda/test_cuda_forward 2>&1 | tee "$OUT/test_cuda.log" | grep -E "FAIL|PASSED|SKIPPED|cases checked|SEED" | head -60
+GNA_TEST_RANDOM_CASES=${GNA_TEST_RANDOM_CASES:-200} timeout 300 ./build-gpu/tests/cuda/test_cuda_forward 2>&1 | tee "$OUT/test_cuda.log" | grep -E "FAIL|PASSED|SKIPPED|cases checked|SEED" | head -60
 
 log "compute-sanitizer memcheck + racecheck on the hand-picked cases"
 if command -v compute-sanitizer >/dev/null; then
   compute-sanitizer --tool memcheck --error-exitcode 3 ./build-gpu/tests/cuda/test_cuda_forward \
-    --gtest_filter='Sm80Forward.HandPickedCases' >"$OUT/memcheck.log" 2>&1; echo "memcheck rc=$?" | tee -a "$OUT/summary.txt"
-  compute-sanitizer --tool racecheck --error-exitcode 3 ./build-gpu/tools/cli/gna check --backend sm80 \
-    --shape 20 20 --window 6 6 --heads 2 --dim 64 >"$OUT/racecheck.log" 2>&1; echo "racecheck rc=$?" | tee -a "$OUT/summary.txt"
-  tail -3 "$OUT/memcheck.log" "$OUT/racecheck.log"
+    --gtest_filter='Sm*Forward.HandPickedCases' >"$OUT/memcheck.log" 2>&1; echo "memcheck rc=$?" | tee -a "$OUT/summary.txt"
+  for b in sm80 sm90; do
+    compute-sanitizer --tool racecheck --error-exitcode 3 ./build-gpu/tools/cli/gna check --backend $b \
+      --shape 20 20 --window 6 6 --heads 2 --dim 64 >"$OUT/racecheck-$b.log" 2>&1; echo "racecheck $b rc=$?" | tee -a "$OUT/summary.txt"
+  done
 fi
 
 log "Python package on CUDA tensors (torch of the GPU image; libgna_c from this build)"
@@ -47,8 +49,10 @@ GNA_C_LIBRARY=$PWD/build-gpu/src/capi/libgna_c.so PYTHONPATH=$PWD/python:$PWD/te
   timeout 300 python3 -m pytest -q -p no:cacheprovider tests/python/test_cuda.py tests/python/test_torch_ops.py \
   >"$OUT/pytest_cuda.log" 2>&1; echo "pytest rc=$?" | tee -a "$OUT/summary.txt"; tail -4 "$OUT/pytest_cuda.log"
 
-log "gna bench (all presets)"
-./build-gpu/tools/cli/gna bench --preset all --json "$OUT/ours.jsonl" 2>&1 | tee -a "$OUT/summary.txt"
+log "gna bench (all presets, each CUDA backend)"
+for b in ${GNA_BENCH_BACKENDS:-sm90 sm80}; do
+  ./build-gpu/tools/cli/gna bench --preset all --backend "$b" --json "$OUT/ours.jsonl" 2>&1 | tee -a "$OUT/summary.txt"
+done
 
 if [ "$MODE" = full ]; then run_peers; fi
 log "done on $DEV"

@@ -93,13 +93,17 @@ std::vector<std::vector<int64_t>> find_strides(const Problem& p, const Tiling& t
 
 // ---- cost model ----------------------------------------------------------------------------------
 
-// Per-architecture constants. INITIAL GUESSES, to be calibrated against measured kernel times (see
-// docs/simulator.md); bf16/fp16 inputs.
+// Per-architecture (and per-kernel-family) constants, bf16/fp16 inputs. Entries named after a card alone
+// ("h100") describe a hypothetical kernel of that card's best class (wgmma/TMA on sm90) that reads tiles
+// through a token permutation; entries "<card>-sm80" describe the compiled sm80 kernel (src/cuda/sm80),
+// which loads tiles in place. Which entries are fitted to measured times: `calibrated` (bench/calibration.md);
+// the others are initial guesses (docs/simulator.md).
 struct ArchModel {
   const char* name;
   const char* description;
   int sms;                    // streaming multiprocessors (CPU: cores)
-  double dense_tflops;        // whole-device throughput on full 128x128 tiles at head dim 128
+  double dense_tflops;        // whole-device throughput on full tiles at head dim 128: at 128x128 tiles, or
+                              // for a "-sm80" entry at its native 128x64 tiles (then kv64_efficiency == 1)
   double mask_multiplier;     // cost of a partial tile relative to a full one
   double q_tile_overhead_us;  // per (Q tile, head, batch) work unit: prologue, epilogue, O store
   double copy_tbps;           // token-permutation copy bandwidth (TB/s)
@@ -107,16 +111,20 @@ struct ArchModel {
   double q64_efficiency;      // throughput factor of 64-token Q tiles (vs 128)
   double kv64_efficiency;     // throughput factor of 64-token KV tiles (vs 128)
   double head_dim_slope;      // throughput factor 1 + slope * log2((Dqk + Dv) / 256), clamped
+  bool loads_in_place = false;  // the kernel reads tiles from the user's layout: no permutation copy, so
+                                // predict() gives layout_ms == 0 whatever Accounting::permute_bytes says
+  bool calibrated = false;      // constants fitted to measured kernel times (bench/calibration.md)
 };
 
-// The one table (H100, H200, A100, L40, CPU).
+// The one table (H100, H200, A100, L40, CPU; and h100-sm80, h200-sm80, a100-sm80, l40-sm80 for the sm80
+// kernel family).
 const std::vector<ArchModel>& arch_models();
 // Case-insensitive lookup ("h100"); throws gna::Error listing the names.
 const ArchModel& arch_model(const std::string& name);
 
 struct Prediction {
   double kernel_ms = 0;   // attention kernel
-  double layout_ms = 0;   // permute + unpermute copies (0 when none is needed)
+  double layout_ms = 0;   // permute + unpermute copies (0 when none is needed or arch.loads_in_place)
   double total_ms = 0;    // kernel + layout
   int64_t work_units = 0; // batch * heads * Q tiles
   int64_t waves = 0;      // ceil(work_units / sms)

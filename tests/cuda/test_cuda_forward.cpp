@@ -72,15 +72,14 @@ TEST(Sm80Forward, RandomCases) {
 }
 
 // A call the kernel cannot run must say which rule it broke.
-TEST(Sm80Forward, ClearRejections) {
-  REQUIRE_BACKEND("sm80");
+void check_rejections(const std::string& backend) {
   Case c;
   c.problem = gna::make_problem({32, 32}, {5, 5});
   c.problem.heads = c.problem.kv_heads = 2;
   c.problem.dim_qk = c.problem.dim_v = 128;
   c.dtype = gna::DType::f32;
   try {
-    gna::testbed::check_case(c, "sm80", 1);
+    gna::testbed::check_case(c, backend, 1);
     FAIL() << "fp32 input was accepted";
   } catch (const gna::Error& e) {
     EXPECT_NE(std::string(e.what()).find("fp16 and bf16"), std::string::npos) << e.what();
@@ -88,19 +87,39 @@ TEST(Sm80Forward, ClearRejections) {
   c.dtype = gna::DType::bf16;
   c.problem.dim_v = 64;
   try {
-    gna::testbed::check_case(c, "sm80", 1);
+    gna::testbed::check_case(c, backend, 1);
     FAIL() << "dim_v != dim_qk was accepted";
   } catch (const gna::Error& e) {
     EXPECT_NE(std::string(e.what()).find("dim_qk == dim_v"), std::string::npos) << e.what();
   }
   c.problem.dim_v = 128;
-  c.q_tile = {8, 8, 1};  // 64 tokens, but the kernel's Q tile holds 128
+  c.q_tile = {8, 8, 1};  // 64 tokens, but the kernels' Q tile holds 128
   try {
-    gna::testbed::check_case(c, "sm80", 1);
+    gna::testbed::check_case(c, backend, 1);
     FAIL() << "a Q tile of the wrong size was accepted";
   } catch (const gna::Error& e) {
     EXPECT_NE(std::string(e.what()).find("Q tile must hold 128"), std::string::npos) << e.what();
   }
+}
+
+TEST(Sm80Forward, ClearRejections) {
+  REQUIRE_BACKEND("sm80");
+  check_rejections("sm80");
+}
+
+TEST(Sm90Forward, HandPickedCases) {
+  REQUIRE_BACKEND("sm90");
+  run_cases("sm90", true);
+}
+
+TEST(Sm90Forward, RandomCases) {
+  REQUIRE_BACKEND("sm90");
+  run_cases("sm90", false);
+}
+
+TEST(Sm90Forward, ClearRejections) {
+  REQUIRE_BACKEND("sm90");
+  check_rejections("sm90");
 }
 
 }  // namespace

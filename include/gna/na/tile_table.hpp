@@ -18,7 +18,7 @@ namespace na {
 
 // Which kernels a table entry describes. `explore` is the design space the simulator compares by default
 // (tile sizes a kernel could be built for); the others are compiled kernel families.
-enum class KernelFamily : int { explore = 0, sm80 = 1 };
+enum class KernelFamily : int { explore = 0, sm80 = 1, sm90 = 2 };
 
 struct TileConfig {
   KernelFamily family;
@@ -36,6 +36,8 @@ constexpr TileConfig kTileConfigs[] = {
     // sm80 (src/cuda/sm80): 4 warps x 32 rows for head dim <= 128, 4 x 16 rows for 256; KV tiles of 64.
     {KernelFamily::sm80, 128, 64, 128},
     {KernelFamily::sm80, 64, 64, 256},
+    // sm90 (src/cuda/sm90): 2 warpgroups x 64 rows, wgmma; KV tiles of 64; head dims 64/128/256 buckets.
+    {KernelFamily::sm90, 128, 64, 256},
 };
 constexpr int kNumTileConfigs = sizeof(kTileConfigs) / sizeof(kTileConfigs[0]);
 

@@ -1,0 +1,93 @@
+// src/cuda/sm90/fwd_config.cuh -- layer: cuda/sm90 MMA policy of the shared forward kernel
+// (src/cuda/fwd/fwd_kernel.cuh): Hopper warpgroup MMA (wgmma, sm_90a) with operands in shared memory.
+//
+// 2 warpgroups (8 warps, 256 threads); warpgroup g owns query rows [64g, 64g + 64) of the 128-row Q tile,
+// warp w the 16 rows [16w, 16w + 16) (so the shared kernel's per-warp fragment code applies unchanged).
+// S = Q K^T: 64x64 per warpgroup, A (Q) and B (K) from shared memory, both K-major (head dim contiguous).
+// O += P V: A (P) from registers, B (V) from shared memory MN-major (head dim contiguous), N = HEAD_DIM.
+// Shared-memory tiles use the 128-byte-swizzle canonical layout: the head dim is split in 64-element
+// halves; half h of a tile of ROWS rows is a (ROWS, 64) block of 128-byte rows whose 16-byte chunks are
+// XOR-swizzled with (row % 8). Every tile starts 1024-byte aligned (kSmemAlign), as the swizzle requires.
+#pragma once
+
+#include "cuda/common/mma_sm80.cuh"
+#include "cuda/common/wgmma.cuh"
+#include "cuda/fwd/fwd_params.hpp"
+
+namespace gna::cuda::sm90 {
+
+template <class T, int HEAD_DIM>
+struct FwdConfig {
+  static_assert(HEAD_DIM % 64 == 0 && HEAD_DIM <= 256, "sm90 head dims: 64, 128, 256");
+  using Element = T;
+  static constexpr int kHeadDim = HEAD_DIM;
+  static constexpr int kMBlocks = 1;
+  static constexpr int kWarps = 8;
+  static constexpr int kBlockM = 128;
+  static constexpr int kThreads = kWarps * 32;
+  static constexpr int kMinBlocksPerSm = 1;
+  static constexpr int kChunks = HEAD_DIM / 8;
+  static constexpr int kStages = 2;
+  static constexpr bool kAsyncProxy = true;  // wgmma reads shared memory through the async proxy
+  static constexpr int kSmemAlign = 1024;
+  static constexpr int kRowsPerPass = kThreads / kChunks;
+  static_assert(kBlockN % kRowsPerPass == 0 && kBlockM % kRowsPerPass == 0, "loaders cover whole tiles");
+  static constexpr int kQElems = kBlockM * HEAD_DIM;
+  static constexpr int kKVElems = kBlockN * HEAD_DIM;
+
+  // (ROWS, HEAD_DIM) tile: half (chunk / 8) is a (ROWS, 64) block; chunk swizzled with row % 8.
+  template <int ROWS>
+  static __device__ __forceinline__ int smem_offset(int row, int chunk) {
+    return (chunk / 8) * (ROWS * 64) + row * 64 + (((chunk % 8) ^ (row % 8)) * 8);
+  }
+
+  // S (16 rows x 64 keys per warp; 64 x 64 per warpgroup) = Q K^T, HEAD_DIM / 16 wgmma steps.
+  static __device__ __forceinline__ void qk(float (&s)[1][kBlockN / 8][4], const T* smem_q, const T* sk, int warp_row,
+                                            int lane) {
+    float(&d)[kBlockN / 2] = reinterpret_cast<float(&)[kBlockN / 2]>(s);
+    const int wg_row = (warp_row / 64) * 64;  // first row of this warpgroup
+    wgmma_fence();
+#pragma unroll
+    for (int kk = 0; kk < HEAD_DIM / 16; ++kk) {
+      const int half = kk / 4, k_in = (kk % 4) * 16;  // 64-element half, element offset inside the row
+      // K-major, 128-byte swizzle: leading byte offset unused (16), stride byte offset = 8 rows = 1024.
+      const uint64_t da = wgmma_desc_sw128(smem_q + half * (kBlockM * 64) + wg_row * 64 + k_in, 16, 1024);
+      const uint64_t db = wgmma_desc_sw128(sk + half * (kBlockN * 64) + k_in, 16, 1024);
+      wgmma_ss<T, kBlockN>(d, da, db, kk > 0);
+    }
+    wgmma_commit();
+    wgmma_wait<0>();
+#pragma unroll
+    for (int i = 0; i < kBlockN / 2; ++i) wgmma_fence_operand(d[i]);
+  }
+
+  // O += P V: kBlockN / 16 steps of m64n{HEAD_DIM}k16, P packed from the S fragments.
+  static __device__ __forceinline__ void pv(float (&acc_o)[1][HEAD_DIM / 8][4], const float (&s)[1][kBlockN / 8][4],
+                                            const T* sv, int lane) {
+    float(&d)[HEAD_DIM / 2] = reinterpret_cast<float(&)[HEAD_DIM / 2]>(acc_o);
+    uint32_t a[kBlockN / 16][4];
+#pragma unroll
+    for (int kk = 0; kk < kBlockN / 16; ++kk) {
+      a[kk][0] = pack2<T>(s[0][2 * kk][0], s[0][2 * kk][1]);
+      a[kk][1] = pack2<T>(s[0][2 * kk][2], s[0][2 * kk][3]);
+      a[kk][2] = pack2<T>(s[0][2 * kk + 1][0], s[0][2 * kk + 1][1]);
+      a[kk][3] = pack2<T>(s[0][2 * kk + 1][2], s[0][2 * kk + 1][3]);
+    }
+#pragma unroll
+    for (int i = 0; i < HEAD_DIM / 2; ++i) wgmma_fence_operand(d[i]);
+    wgmma_fence();
+#pragma unroll
+    for (int kk = 0; kk < kBlockN / 16; ++kk) {
+      // MN-major, 128-byte swizzle: leading byte offset = between 64-wide head-dim halves (64 rows x 128 B),
+      // stride byte offset = between groups of 8 keys (1024 B).
+      const uint64_t db = wgmma_desc_sw128(sv + kk * 16 * 64, kBlockN * 128, 1024);
+      wgmma_rs_tnsp_b<T, HEAD_DIM>(d, a[kk], db);
+    }
+    wgmma_commit();
+    wgmma_wait<0>();
+#pragma unroll
+    for (int i = 0; i < HEAD_DIM / 2; ++i) wgmma_fence_operand(d[i]);
+  }
+};
+
+}  // namespace gna::cuda::sm90
