@@ -1,14 +1,19 @@
 // src/sim/cost_model.cpp -- layer: plan. Predicted kernel and layout time from an exact Accounting.
 //
-// Owns THE table of per-architecture constants (arch_models()). Every constant is an initial guess from
-// public figures (shared/anchors.md), to be replaced by values fitted to our own kernels' measured times
-// (docs/simulator.md says how). Model, per (batch entry, head) work unit = one Q tile on one SM:
+// Owns THE table of per-architecture, per-kernel-family constants (arch_models()). Entries named after a
+// card alone describe a hypothetical best-class kernel of that card (wgmma/TMA on sm90) reading tiles
+// through a token permutation: initial guesses from public figures (shared/anchors.md). Entries
+// "<card>-sm80" describe the compiled sm80 kernel (src/cuda/sm80), which loads tiles in place (no layout
+// term): h100-sm80 is FITTED to measured kernel times (bench/calibration.md, bench/fit_cost_model.py); the
+// other -sm80 entries are derived from it (same rate relative to the FA2-class guess of each card, same
+// per-Q-tile overhead in full-tile times). Model, per (batch entry, head) work unit = one Q tile on one SM:
 //   t_full  = 2 (Dqk + Dv) Aq Akv / (dense_tflops * eff / sms)          one full tile pair on one SM
 //   work    = B H (full * t_full + partial * t_full * mask_multiplier + q_tiles * q_tile_overhead)
 //   kernel  = launch + (work / units) * ceil(units / sms)                 units = B H q_tiles (waves)
-//   layout  = permute_bytes / copy_bandwidth + one launch per copy kernel
+//   layout  = permute_bytes / copy_bandwidth + one launch per copy kernel; 0 if arch.loads_in_place
 // eff = head-dim factor * Q-tile factor * KV-tile factor (64-token tiles run below 128-token ones; tiles
-// under 64 tokens waste tensor-core rows in proportion).
+// under 64 tokens waste tensor-core rows in proportion). A -sm80 entry quotes dense_tflops at its native
+// 128x64 tiles, so its kv64_efficiency is 1.
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -22,18 +27,35 @@ namespace sim {
 
 const std::vector<ArchModel>& arch_models() {
   // name, description, sms, dense_tflops, mask_multiplier, q_tile_overhead_us, copy_tbps, launch_us,
-  // q64_efficiency, kv64_efficiency, head_dim_slope.  ALL INITIAL GUESSES (see the file comment).
+  // q64_efficiency, kv64_efficiency, head_dim_slope, loads_in_place, calibrated.
   static const std::vector<ArchModel> table = {
+      // Hypothetical best-class kernels with a token permutation. ALL INITIAL GUESSES (docs/simulator.md).
       {"h100", "NVIDIA H100 SXM (sm90a, wgmma/TMA kernel; ~650 TFLOP/s = FA3/cuDNN/NATTEN dense-tile rate)",
-       132, 650.0, 1.3, 0.5, 3.0, 4.0, 0.85, 0.92, 0.2},
+       132, 650.0, 1.3, 0.5, 3.0, 4.0, 0.85, 0.92, 0.2, false, false},
       {"h200", "NVIDIA H200 (sm90a; H100 compute, 4.8 TB/s HBM3e)", 132, 670.0, 1.3, 0.5, 4.2, 4.0, 0.85,
-       0.92, 0.2},
+       0.92, 0.2, false, false},
       {"a100", "NVIDIA A100 SXM (sm80 mma.sync kernel; FlashAttention-2 class ~230 TFLOP/s)", 108, 230.0,
-       1.3, 0.8, 1.5, 4.0, 0.9, 0.95, 0.15},
+       1.3, 0.8, 1.5, 4.0, 0.9, 0.95, 0.15, false, false},
       {"l40", "NVIDIA L40 / L40S class (sm89, sm80 kernel; ~120 TFLOP/s)", 142, 120.0, 1.3, 0.8, 0.7, 4.0,
-       0.9, 0.95, 0.15},
+       0.9, 0.95, 0.15, false, false},
       {"cpu", "host CPU backend (16 cores, fp32 accumulate, SIMD)", 16, 1.0, 1.5, 2.0, 0.05, 10.0, 1.0, 1.0,
-       0.0},
+       0.0, false, false},
+      // The compiled sm80 kernel (mma.sync, 128x64 tiles at head dim <= 128, tiles loaded in place).
+      // h100-sm80: dense_tflops, mask_multiplier, q_tile_overhead_us fitted (relative-error least squares)
+      // to 7 presets measured on an H100 80GB HBM3, bf16, head dim 128, 2026-11-26 (bench/calibration.md:
+      // rms error 2.3%, max 4.5%). launch, q64, head-dim slope: not identifiable from that data (guesses).
+      {"h100-sm80", "NVIDIA H100 SXM running the sm80 kernel (mma.sync; calibrated, bench/calibration.md)", 132,
+       319.11, 1.1613, 27.212, 3.0, 4.0, 0.85, 1.0, 0.15, true, true},
+      // Derived, not measured: H200 has the same SMs and clocks and this kernel is compute-bound.
+      {"h200-sm80", "NVIDIA H200 running the sm80 kernel (derived from h100-sm80: same SMs and clocks)", 132,
+       319.11, 1.1613, 27.212, 4.2, 4.0, 0.85, 1.0, 0.15, true, false},
+      // Derived, not measured: the FA2-class guess of the card x 0.91 (h100-sm80 / FA2 on the same H100,
+      // 319 / ~350 TFLOP/s); overhead = the same 15.7 full-tile times as on the H100 (27.2 us x per-SM
+      // rate ratio).
+      {"a100-sm80", "NVIDIA A100 SXM running the sm80 kernel (derived from h100-sm80 and the a100 guess)", 108,
+       210.0, 1.1613, 33.8, 1.5, 4.0, 0.85, 1.0, 0.15, true, false},
+      {"l40-sm80", "NVIDIA L40 / L40S class running the sm80 kernel (derived from h100-sm80 and the l40 guess)",
+       142, 109.0, 1.1613, 85.7, 0.7, 4.0, 0.85, 1.0, 0.15, true, false},
   };
   return table;
 }
@@ -79,9 +101,11 @@ Prediction predict(const Problem& p, const Accounting& a, const ArchModel& arch)
     r.waves = (r.work_units + arch.sms - 1) / arch.sms;
     kernel_us = arch.launch_us + work_us / static_cast<double>(r.work_units) * static_cast<double>(r.waves);
   }
-  const int copies = (a.q_needs_copy ? 2 : 0) + (a.kv_needs_copy ? 1 : 0);
+  // A kernel that loads tiles in place from the user's layout runs no permutation copy at all.
+  const int copies = arch.loads_in_place ? 0 : (a.q_needs_copy ? 2 : 0) + (a.kv_needs_copy ? 1 : 0);
   const double layout_us =
-      static_cast<double>(a.permute_bytes) / (arch.copy_tbps * 1e6) + copies * arch.launch_us;
+      arch.loads_in_place ? 0.0
+                          : static_cast<double>(a.permute_bytes) / (arch.copy_tbps * 1e6) + copies * arch.launch_us;
   r.kernel_ms = kernel_us * 1e-3;
   r.layout_ms = layout_us * 1e-3;
   r.total_ms = r.kernel_ms + r.layout_ms;

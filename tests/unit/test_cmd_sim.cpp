@@ -1,7 +1,11 @@
 // tests/unit/test_cmd_sim.cpp -- layer: tests. `gna sim` (tools/cli/cmd_sim.cpp) end to end, in process:
-// JSON keys and values for the published cases, --all-tilings / --find-strides, and input errors.
+// JSON keys and values for the published cases, --all-tilings / --find-strides, --measured against a small
+// bench JSONL written here, and input errors.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -84,6 +88,87 @@ TEST(CmdSim, PlannerAllTilingsAndStrides) {
   const std::string a = run_sim({"--preset", "cosmos-na", "--all-tilings", "--arch", "a100"});
   EXPECT_NE(a.find("fastest predicted first"), std::string::npos);
   EXPECT_NE(a.find("4096"), std::string::npos);  // 64 x 64 supported 3-D tilings
+}
+
+std::string write_file(const std::string& name, const std::string& text) {
+  const std::string path = testing::TempDir() + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+// --measured: matching on the problem fields (not just the name), skipping untimed lines, predicting for
+// the tiles each line ran, the last match on top, and the ratio/error arithmetic.
+TEST(CmdSim, MeasuredJsonl) {
+  const std::string path = write_file(
+      "gna_cmd_sim_measured.jsonl",
+      // a peers line: no kernel_ms, skipped
+      "{\"preset\": \"flux-gna\", \"shape\": [256, 256], \"window\": [80, 80], \"stride\": [16, 16], "
+      "\"sdpa-cudnn_ms\": 81.3}\n"
+      "\n"
+      // flux-gna by shape, at the tiles it ran
+      "{\"preset\": \"flux-gna\", \"backend\": \"sm80\", \"device\": \"NVIDIA H100 80GB HBM3\", \"dtype\": "
+      "\"bf16\", \"shape\": [256, 256], \"window\": [80, 80], \"stride\": [16, 16], \"dilation\": [1, 1], "
+      "\"batch\": 1, \"heads\": 24, \"dim\": 128, \"kernel_ms\": 18.7078, \"tiles\": \"16x8/16x4\", "
+      "\"date\": \"2026-11-26\"}\n"
+      // same name, other heads: not this problem
+      "{\"preset\": \"flux-gna\", \"shape\": [256, 256], \"window\": [80, 80], \"stride\": [16, 16], "
+      "\"dilation\": [1, 1], \"batch\": 1, \"heads\": 12, \"dim\": 128, \"kernel_ms\": 9.5, "
+      "\"tiles\": \"16x8/16x4\"}\n"
+      // another problem
+      "{\"preset\": \"flux-na\", \"shape\": [256, 256], \"window\": [80, 80], \"stride\": [1, 1], "
+      "\"heads\": 24, \"dim\": 128, \"kernel_ms\": 23.2944, \"tiles\": \"16x8/8x8\"}\n"
+      // no shape: matched on the preset name; no tiles: predicted for the chosen tiling; last match wins
+      "{\"preset\": \"flux-gna\", \"kernel_ms\": 20.0, \"device\": \"other\"}\n");
+  const std::string j = run_sim({"--preset", "flux-gna", "--family", "sm80", "--measured", path, "--json"});
+  EXPECT_EQ(json_value(j, "arch"), "h100-sm80");  // the sm80 family's default
+  EXPECT_EQ(json_value(j, "loads_in_place"), "true");
+  EXPECT_EQ(json_value(j, "tiling"), "16x8/16x4");
+  // two matches (lines 3 and 6); the top-level fields are the last one's
+  EXPECT_NE(j.find("\"line\": 3,"), std::string::npos) << j;
+  EXPECT_NE(j.find("\"line\": 6,"), std::string::npos) << j;
+  EXPECT_EQ(j.find("\"line\": 4,"), std::string::npos) << j;
+  EXPECT_EQ(j.find("\"line\": 5,"), std::string::npos) << j;
+  EXPECT_NEAR(std::stod(json_value(j, "measured_ms")), 20.0, 1e-9);
+  const double pred = std::stod(json_value(j, "measured_predicted_ms"));
+  EXPECT_NEAR(pred, std::stod(json_value(j, "kernel_ms")), 1e-6);  // no tiles: the chosen tiling
+  EXPECT_NEAR(std::stod(json_value(j, "prediction_error")), pred / 20.0 - 1.0, 1e-5);
+  EXPECT_NEAR(std::stod(json_value(j, "prediction_ratio")), pred / 20.0, 1e-5);
+
+  // Only line 3 for a file without the name-only line; its tiles 16x8/16x4 are predicted even when the
+  // shown tiling is another one, and equal `gna sim` at those tiles.
+  const std::string one = write_file("gna_cmd_sim_measured_one.jsonl", [&] {
+    std::ifstream f(path);
+    std::string all((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    return all.substr(0, all.rfind("{\"preset\": \"flux-gna\", \"kernel_ms\""));
+  }());
+  const std::string k = run_sim({"--preset", "flux-gna", "--q-tile", "16x8", "--arch", "h100-sm80", "--measured", one,
+                                 "--json"});
+  EXPECT_EQ(json_value(k, "tiling"), "16x8/16x8");
+  EXPECT_EQ(json_value(k, "measured_tiling"), "16x8/16x4");
+  const std::string at = run_sim({"--preset", "flux-gna", "--q-tile", "16x8", "--kv-tile", "16x4", "--arch",
+                                  "h100-sm80", "--json"});
+  const double p3 = std::stod(json_value(at, "kernel_ms"));
+  EXPECT_NEAR(std::stod(json_value(k, "measured_predicted_ms")), p3, 1e-6);
+  EXPECT_NEAR(std::stod(json_value(k, "measured_ms")), 18.7078, 1e-9);
+  EXPECT_NEAR(std::stod(json_value(k, "prediction_error")), p3 / 18.7078 - 1.0, 1e-5);
+  EXPECT_LT(std::abs(p3 / 18.7078 - 1.0), 0.05);  // the calibrated entry predicts its own data
+  // text form
+  const std::string t = run_sim({"--preset", "flux-gna", "--family", "sm80", "--measured", one});
+  EXPECT_NE(t.find("line 3 (NVIDIA H100 80GB HBM3, sm80, 2026-11-26, tiles 16x8/16x4): measured 18.708 ms"),
+            std::string::npos)
+      << t;
+  EXPECT_NE(t.find("predicted/measured"), std::string::npos);
+  EXPECT_NE(t.find("cost constants: calibrated"), std::string::npos);
+
+  // errors: nothing matches, missing file, malformed line, tiles of the wrong rank
+  EXPECT_THROW(run_sim({"--preset", "hunyuan-gna", "--measured", path}), gna::Error);
+  EXPECT_THROW(run_sim({"--preset", "flux-gna", "--measured", testing::TempDir() + "no_such_gna_file.jsonl"}),
+               gna::Error);
+  const std::string bad = write_file("gna_cmd_sim_bad.jsonl", "{\"preset\": \"flux-gna\", \"kernel_ms\" 3}\n");
+  EXPECT_THROW(run_sim({"--preset", "flux-gna", "--measured", bad}), gna::Error);
+  const std::string rank = write_file("gna_cmd_sim_rank.jsonl",
+                                      "{\"preset\": \"flux-gna\", \"kernel_ms\": 3, \"tiles\": \"128/64\"}\n");
+  EXPECT_THROW(run_sim({"--preset", "flux-gna", "--measured", rank}), gna::Error);
 }
 
 TEST(CmdSim, Errors) {

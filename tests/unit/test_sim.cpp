@@ -7,6 +7,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cmath>
+#include <string>
+#include <utility>
 #include <random>
 
 #include "gna/error.hpp"
@@ -345,6 +348,80 @@ TEST(Sim, CostModel) {
   // every architecture in the one table predicts a positive time; unknown names are rejected
   for (const auto& m : gna::sim::arch_models()) EXPECT_GT(gna::sim::predict(p, a, m).total_ms, 0);
   EXPECT_THROW(gna::sim::arch_model("v100"), gna::Error);
+}
+
+// The sm80 entries (bench/calibration.md). h100-sm80 is fitted to the sm80 kernel's measured times on an
+// H100 80GB HBM3 (bench/results/h100.jsonl, 2026-11-26, bf16, head dim 128, B=1): each of the 7 fitted
+// presets, at the tiles it was measured with, must be predicted within 5% (the fit's max error is 4.5%;
+// a wrong constant moves several presets far outside). The sm80 kernel loads tiles in place: no layout term
+// even where the tiling's layout would need a permutation copy.
+TEST(Sim, CalibratedSm80Model) {
+  struct Row {
+    const char* preset;
+    std::array<int64_t, 3> q, kv;
+    double measured_ms;
+  };
+  const Row rows[] = {
+      {"flux-na", {16, 8, 1}, {8, 8, 1}, 23.2944},        {"flux-gna", {16, 8, 1}, {16, 4, 1}, 18.7078},
+      {"hunyuan-na", {8, 4, 4}, {2, 8, 4}, 86.9572},      {"hunyuan-gna", {2, 8, 8}, {2, 8, 4}, 51.5556},
+      {"cosmos-na", {16, 4, 2}, {16, 4, 1}, 23.4772},     {"1d-32k-na", {128, 1, 1}, {64, 1, 1}, 1.46182},
+      {"1d-32k-gna", {128, 1, 1}, {64, 1, 1}, 1.28397},
+  };
+  const gna::sim::ArchModel& m = gna::sim::arch_model("h100-sm80");
+  EXPECT_TRUE(m.calibrated);
+  EXPECT_TRUE(m.loads_in_place);
+  double sum_sq = 0;
+  for (const Row& r : rows) {
+    const Accounting a = preset_acc(r.preset, r.q, r.kv);
+    SCOPED_TRACE(testing::Message() << r.preset << " " << a.tiling.str());
+    const auto pr = gna::sim::predict(gna::preset_problem(r.preset), a, m);
+    const double err = pr.kernel_ms / r.measured_ms - 1.0;
+    EXPECT_LT(std::abs(err), 0.05);
+    EXPECT_EQ(pr.layout_ms, 0.0);
+    EXPECT_EQ(pr.total_ms, pr.kernel_ms);
+    sum_sq += err * err;
+  }
+  EXPECT_LT(std::sqrt(sum_sq / 7), 0.025);  // the fit's rms relative error is 2.3%
+  // flux-na at (16,8)/(8,8) needs a permutation for a permuting kernel: the hypothetical h100 entry pays
+  // it, h100-sm80 does not.
+  const Accounting fa = preset_acc("flux-na", {16, 8, 1}, {8, 8, 1});
+  ASSERT_TRUE(fa.q_needs_copy && fa.kv_needs_copy && fa.permute_bytes > 0);
+  EXPECT_GT(gna::sim::predict(gna::preset_problem("flux-na"), fa, gna::sim::arch_model("h100")).layout_ms, 1.0);
+  // Every -sm80 entry loads in place and quotes its rate at its native 64-token KV tiles; only h100-sm80
+  // is calibrated; the card entries keep their permutation.
+  int sm80_entries = 0;
+  for (const auto& e : gna::sim::arch_models()) {
+    const std::string name = e.name;
+    const bool sm80 = name.size() > 5 && name.compare(name.size() - 5, 5, "-sm80") == 0;
+    EXPECT_EQ(e.loads_in_place, sm80) << name;
+    if (sm80) {
+      ++sm80_entries;
+      EXPECT_EQ(e.kv64_efficiency, 1.0) << name;
+      EXPECT_EQ(e.calibrated, name == "h100-sm80") << name;
+      EXPECT_NO_THROW(gna::sim::arch_model(name.substr(0, name.size() - 5))) << name;
+    }
+  }
+  EXPECT_EQ(sm80_entries, 4);
+}
+
+// The planner's choice for the sm80 family under the calibrated model (what the sm80 backend runs when it
+// passes "h100-sm80"): the measured tiles for the 7 large presets; for small-2d the tiling with the fewest
+// visited tiles, since without a layout term the old copy-free 2x64/1x64 has no advantage left.
+TEST(Sim, Sm80PlannerChoice) {
+  const std::pair<const char*, const char*> want[] = {
+      {"flux-na", "16x8/8x8"},          {"flux-gna", "16x8/16x4"},      {"hunyuan-na", "8x4x4/2x8x4"},
+      {"hunyuan-gna", "2x8x8/2x8x4"},   {"cosmos-na", "16x4x2/16x4x1"}, {"1d-32k-na", "128/64"},
+      {"1d-32k-gna", "128/64"},         {"small-2d", "16x8/8x8"},
+  };
+  for (const auto& w : want)
+    EXPECT_EQ(gna::sim::plan(gna::preset_problem(w.first), "h100-sm80", gna::DType::bf16,
+                             gna::na::KernelFamily::sm80)
+                  .tiling.str(),
+              w.second)
+        << w.first;
+  EXPECT_EQ(gna::sim::plan(gna::preset_problem("small-2d"), "h100", gna::DType::bf16, gna::na::KernelFamily::sm80)
+                .tiling.str(),
+            "2x64/1x64");
 }
 
 TEST(Sim, RejectsBadTilings) {

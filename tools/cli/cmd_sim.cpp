@@ -3,12 +3,21 @@
 // Prints the exact tile accounting of a problem under one tiling (given with --q-tile/--kv-tile, else the
 // planner's best for --arch), the predicted time, and optionally every supported tiling ranked by
 // predicted time (--all-tilings) and the per-axis strides that make the problem perfectly block-sparse
-// (--find-strides). --json prints one JSON object instead of text. Nothing here computes tile math: it
-// only formats what src/sim returns.
+// (--find-strides). --measured FILE.jsonl compares the prediction with measured kernel times (lines of a
+// `gna bench --json` file matching the problem; the prediction is for the tiling each line was measured
+// with). --json prints one JSON object instead of text. Nothing here computes tile math: it only formats
+// what src/sim returns (and reads the flat JSON objects of a bench file).
+#include <array>
+#include <cctype>
 #include <cstdio>
+#include <exception>
+#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "commands.hpp"
 #include "gna/error.hpp"
@@ -21,16 +30,24 @@ namespace {
 
 const char* kSimHelp =
     "usage: gna sim [problem options] [--q-tile T --kv-tile T] [--arch NAME] [--family NAME] [--all-tilings]\n"
-    "               [--find-strides] [--groups] [--json]\n"
+    "               [--find-strides] [--groups] [--measured FILE.jsonl] [--json]\n"
     "\n"
     "Exact tile accounting (no token pairs are enumerated) and the cost model's predicted time for\n"
     "one tiling: --q-tile/--kv-tile give any positive per-axis extents (1 included; one of the two\n"
     "alone sets both); without them the planner picks the fastest tiling the kernels support\n"
     "(Q and KV tiles of 64 or 128 tokens, factored over the axes as powers of two).\n"
     "\n"
-    "  --arch NAME      cost-model constants: h100 (default), h200, a100, l40, cpu\n"
+    "  --arch NAME      cost-model constants: h100, h200, a100, l40, cpu (a best-class kernel with a\n"
+    "                   token permutation; guesses) or h100-sm80 (calibrated), h200-sm80, a100-sm80,\n"
+    "                   l40-sm80 (the compiled sm80 kernel, tiles loaded in place: no layout cost).\n"
+    "                   Default: h100, or h100-sm80 with --family sm80\n"
     "  --family NAME    tile sizes to plan over: explore (default: every size a kernel could be built\n"
     "                   for) or sm80 (exactly what the compiled sm80 kernel runs for this head dim)\n"
+    "  --measured FILE  a `gna bench --json` results file (JSON lines): print measured vs predicted\n"
+    "                   kernel time for every line with this problem (shape, window, stride, dilation,\n"
+    "                   batch, heads, dim, dtype; lines without a shape match on --preset name), each\n"
+    "                   predicted for the tiles it was measured with (its \"tiles\"). --json adds\n"
+    "                   measured_ms and prediction_error (predicted / measured - 1) of the last match\n"
     "  --all-tilings    also list every supported tiling, fastest predicted first\n"
     "  --find-strides   per axis, the strides that make the problem perfectly block-sparse under\n"
     "                   the tiling, nearest to the given stride first\n"
@@ -60,6 +77,210 @@ std::string json_escape(const std::string& s) {
     o += c;
   }
   return o;
+}
+
+// ---- --measured: the flat JSON objects of a `gna bench --json` file ----------------------------------
+
+// One JSON line as key -> raw value text (strings unquoted and unescaped; numbers, booleans, arrays and
+// nested objects as written). Throws gna::Error naming the file and line on malformed input.
+using JsonObject = std::vector<std::pair<std::string, std::string>>;
+
+JsonObject parse_json_line(const std::string& s, const std::string& where) {
+  JsonObject obj;
+  size_t i = 0;
+  auto bad = [&](const char* what) { fail("--measured: ", where, ": ", what, " at column ", i + 1); };
+  auto ws = [&] {
+    while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
+  };
+  auto string_at = [&] {
+    if (i >= s.size() || s[i] != '"') bad("expected a string");
+    std::string out;
+    for (++i; i < s.size() && s[i] != '"'; ++i) {
+      if (s[i] == '\\' && i + 1 < s.size()) ++i;
+      out += s[i];
+    }
+    if (i >= s.size()) bad("unterminated string");
+    ++i;
+    return out;
+  };
+  ws();
+  if (i >= s.size() || s[i] != '{') bad("expected '{'");
+  ++i;
+  ws();
+  if (i < s.size() && s[i] == '}') return obj;
+  while (true) {
+    ws();
+    std::string key = string_at();
+    ws();
+    if (i >= s.size() || s[i] != ':') bad("expected ':'");
+    ++i;
+    ws();
+    std::string value;
+    if (i < s.size() && s[i] == '"') {
+      value = string_at();
+    } else {
+      const size_t start = i;
+      int depth = 0;
+      for (; i < s.size(); ++i) {
+        if (s[i] == '[' || s[i] == '{') ++depth;
+        if (s[i] == ']' || s[i] == '}') {
+          if (depth == 0) break;
+          --depth;
+        }
+        if (s[i] == ',' && depth == 0) break;
+      }
+      value = s.substr(start, i - start);
+      while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back()))) value.pop_back();
+      if (value.empty()) bad("expected a value");
+    }
+    obj.emplace_back(std::move(key), std::move(value));
+    ws();
+    if (i < s.size() && s[i] == ',') {
+      ++i;
+      continue;
+    }
+    if (i < s.size() && s[i] == '}') break;
+    bad("expected ',' or '}'");
+  }
+  return obj;
+}
+
+const std::string* json_get(const JsonObject& o, const std::string& key) {
+  for (const auto& kv : o)
+    if (kv.first == key) return &kv.second;
+  return nullptr;
+}
+
+double json_number(const std::string& v, const std::string& what) {
+  try {
+    size_t used = 0;
+    const double d = std::stod(v, &used);
+    if (used == v.size()) return d;
+  } catch (const std::exception&) {
+  }
+  fail("--measured: ", what, " is not a number ('", v, "')");
+}
+
+// "[1, 2, 3]" (numbers or booleans) -> values; booleans as 0/1.
+std::vector<int64_t> json_int_array(const std::string& v, const std::string& what) {
+  if (v.size() < 2 || v.front() != '[' || v.back() != ']') fail("--measured: ", what, " is not an array ('", v, "')");
+  std::vector<int64_t> out;
+  std::stringstream ss(v.substr(1, v.size() - 2));
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    const size_t a = item.find_first_not_of(" \t"), b = item.find_last_not_of(" \t");
+    if (a == std::string::npos) continue;
+    item = item.substr(a, b - a + 1);
+    if (item == "true" || item == "false") {
+      out.push_back(item == "true" ? 1 : 0);
+      continue;
+    }
+    const double d = json_number(item, what);
+    out.push_back(static_cast<int64_t>(d));
+  }
+  return out;
+}
+
+// "16x8/8x8" -> Tiling of rank `rank`; throws unless both sides have `rank` positive extents.
+sim::Tiling parse_tiles(const std::string& v, int rank, const std::string& where) {
+  const size_t slash = v.find('/');
+  if (slash == std::string::npos) fail("--measured: ", where, ": tiles '", v, "' is not Q/KV (e.g. 16x8/8x8)");
+  sim::Tiling t;
+  t.rank = rank;
+  auto side = [&](const std::string& part, std::array<int64_t, kMaxRank>& out) {
+    std::stringstream ss(part);
+    std::string x;
+    int d = 0;
+    while (std::getline(ss, x, 'x')) {
+      if (d >= rank) fail("--measured: ", where, ": tiles '", v, "' has more than ", rank, " extents per side");
+      out[d++] = static_cast<int64_t>(json_number(x, where + " tiles"));
+    }
+    if (d != rank) fail("--measured: ", where, ": tiles '", v, "' must have ", rank, " extents per side");
+  };
+  side(v.substr(0, slash), t.q_tile);
+  side(v.substr(slash + 1), t.kv_tile);
+  return t;
+}
+
+// One measured line that matches the problem, and the prediction for the tiles it ran.
+struct Measured {
+  int64_t line = 0;
+  std::string device, backend, date, tiling;
+  double measured_ms = 0, predicted_ms = 0;
+};
+
+// Whether line `o` describes problem `p` (in dtype `dtype`): every problem field the line records must
+// equal the problem's; a line that records no shape matches on the preset name instead.
+bool line_matches(const JsonObject& o, const Problem& p, DType dtype, const std::string& preset,
+                  const std::string& where) {
+  const std::string* shape = json_get(o, "shape");
+  if (!shape) {
+    const std::string* name = json_get(o, "preset");
+    return name && !preset.empty() && *name == preset;
+  }
+  auto axes_equal = [&](const char* key, const std::array<int64_t, kMaxRank>& want) {
+    const std::string* v = json_get(o, key);
+    if (!v) return true;
+    const std::vector<int64_t> got = json_int_array(*v, where + " " + key);
+    if (static_cast<int>(got.size()) != p.rank) return false;
+    for (int d = 0; d < p.rank; ++d)
+      if (got[d] != want[d]) return false;
+    return true;
+  };
+  std::array<int64_t, kMaxRank> causal{};
+  for (int d = 0; d < p.rank; ++d) causal[d] = p.is_causal[d] ? 1 : 0;
+  if (!axes_equal("shape", p.extent) || !axes_equal("window", p.window) || !axes_equal("stride", p.stride) ||
+      !axes_equal("dilation", p.dilation) || !axes_equal("causal", causal))
+    return false;
+  auto scalar_equal = [&](const char* key, int64_t want) {
+    const std::string* v = json_get(o, key);
+    return !v || static_cast<int64_t>(json_number(*v, where + " " + key)) == want;
+  };
+  if (!scalar_equal("batch", p.batch) || !scalar_equal("heads", p.heads) || !scalar_equal("dim", p.dim_qk) ||
+      !scalar_equal("dim_v", p.dim_v))
+    return false;
+  const std::string* dt = json_get(o, "dtype");
+  return !dt || *dt == dtype_name(dtype);
+}
+
+// Every line of `path` with a kernel_ms that matches the problem, predicted under `arch` for its tiles
+// (or for `fallback` when the line records none). Throws when the file cannot be read or nothing matches.
+std::vector<Measured> read_measured(const std::string& path, const Problem& p, DType dtype,
+                                    const std::string& preset, const sim::Tiling& fallback,
+                                    const sim::ArchModel& arch) {
+  std::ifstream f(path);
+  if (!f) fail("--measured: cannot open '", path, "'");
+  std::vector<Measured> out;
+  std::string text;
+  int64_t n = 0, timed = 0;
+  while (std::getline(f, text)) {
+    ++n;
+    if (text.find_first_not_of(" \t\r") == std::string::npos) continue;
+    const std::string where = path + " line " + std::to_string(n);
+    const JsonObject o = parse_json_line(text, where);
+    const std::string* ms = json_get(o, "kernel_ms");
+    if (!ms) continue;  // e.g. a peers file: no kernel time of ours
+    ++timed;
+    if (!line_matches(o, p, dtype, preset, where)) continue;
+    Measured m;
+    m.line = n;
+    m.measured_ms = json_number(*ms, where + " kernel_ms");
+    if (!(m.measured_ms > 0)) fail("--measured: ", where, ": kernel_ms must be > 0, got ", *ms);
+    if (const std::string* v = json_get(o, "device")) m.device = *v;
+    if (const std::string* v = json_get(o, "backend")) m.backend = *v;
+    if (const std::string* v = json_get(o, "date")) m.date = *v;
+    const std::string* tiles = json_get(o, "tiles");
+    sim::PlanEntry e;
+    e.tiling = tiles ? parse_tiles(*tiles, p.rank, where) : fallback;
+    e.accounting = sim::account(p, e.tiling, dtype);
+    m.predicted_ms = sim::predict(p, e.accounting, arch).kernel_ms;
+    m.tiling = e.tiling.str();
+    out.push_back(m);
+  }
+  if (out.empty())
+    fail("--measured: none of the ", timed, " timed lines of '", path, "' matches ", p.describe(),
+         preset.empty() ? std::string() : " (preset " + preset + ")", " in ", dtype_name(dtype));
+  return out;
 }
 
 // One tiling's accounting and prediction as JSON members (no braces).
@@ -110,7 +331,9 @@ void print_entry(const Problem& p, const sim::PlanEntry& e, const std::string& h
             << "  perfectly block-sparse " << (a.perfectly_block_sparse ? "yes" : "no") << "\n"
             << "  token permutation      Q/O " << (a.q_needs_copy ? "copy" : "none") << ", K/V "
             << (a.kv_needs_copy ? "copy" : "none") << ", " << fixed(a.permute_bytes / 1e6, 1)
-            << " MB moved\n"
+            << " MB for a permuting kernel" << (m.loads_in_place ? "; " + std::string(m.name) +
+                                                         " loads tiles in place (no copy, layout 0)" : std::string())
+            << "\n"
             << "predicted on " << m.name << ": " << fixed(r.total_ms, 3) << " ms (kernel " << fixed(r.kernel_ms, 3)
             << " + layout " << fixed(r.layout_ms, 3) << "; " << r.waves << " waves of " << m.sms << "), "
             << fixed(r.total_ms > 0 ? p.forward_flops() / (r.total_ms * 1e9) : 0.0, 0) << " eff TFLOP/s\n";
@@ -128,8 +351,9 @@ int cmd_sim(std::vector<std::string> args) {
   defaults.problem.heads = defaults.problem.kv_heads = 8;
   defaults.problem.dim_qk = defaults.problem.dim_v = 64;
   const ProblemOptions o = parse_problem_options(args, defaults);
-  const std::string arch_name = take_option(args, "--arch", "h100");
   const std::string family_name = take_option(args, "--family", "explore");
+  const std::string arch_name = take_option(args, "--arch", family_name == "sm80" ? "h100-sm80" : "h100");
+  const std::string measured_path = take_option(args, "--measured");
   if (family_name != "explore" && family_name != "sm80")
     fail("--family: '", family_name, "' is not one of explore, sm80");
   const na::KernelFamily family = family_name == "sm80" ? na::KernelFamily::sm80 : na::KernelFamily::explore;
@@ -171,11 +395,14 @@ int cmd_sim(std::vector<std::string> args) {
   if (strides) stride_lists = sim::find_strides(p, chosen.tiling);
   std::vector<sim::GroupAccounting> group_list;
   if (groups) group_list = sim::account_groups(p, chosen.tiling, 64);
+  std::vector<Measured> measured;
+  if (!measured_path.empty()) measured = read_measured(measured_path, p, o.dtype, o.preset, chosen.tiling, arch);
 
   if (json) {
     std::ostringstream os;
     os << "{\"problem\": \"" << json_escape(p.describe()) << "\", \"preset\": \"" << json_escape(o.preset)
-       << "\", \"arch\": \"" << arch.name << "\", \"chosen_by\": \"" << (q_given || kv_given ? "given" : "planner")
+       << "\", \"arch\": \"" << arch.name << "\", \"calibrated\": " << (arch.calibrated ? "true" : "false")
+       << ", \"loads_in_place\": " << (arch.loads_in_place ? "true" : "false") << ", \"chosen_by\": \"" << (q_given || kv_given ? "given" : "planner")
        << "\", " << entry_json(p, chosen);
     if (strides) {
       os << ", \"strides\": [";
@@ -197,6 +424,23 @@ int cmd_sim(std::vector<std::string> args) {
       }
       os << "]";
     }
+    if (!measured.empty()) {
+      const Measured& last = measured.back();
+      os << ", \"measured_file\": \"" << json_escape(measured_path) << "\", \"measured_ms\": "
+         << fixed(last.measured_ms, 6) << ", \"measured_tiling\": \"" << last.tiling
+         << "\", \"measured_predicted_ms\": " << fixed(last.predicted_ms, 6)
+         << ", \"prediction_ratio\": " << fixed(last.predicted_ms / last.measured_ms, 6)
+         << ", \"prediction_error\": " << fixed(last.predicted_ms / last.measured_ms - 1.0, 6) << ", \"measured\": [";
+      for (size_t i = 0; i < measured.size(); ++i) {
+        const Measured& m = measured[i];
+        os << (i ? ", " : "") << "{\"line\": " << m.line << ", \"device\": \"" << json_escape(m.device)
+           << "\", \"backend\": \"" << json_escape(m.backend) << "\", \"date\": \"" << json_escape(m.date)
+           << "\", \"tiling\": \"" << m.tiling << "\", \"measured_ms\": " << fixed(m.measured_ms, 6)
+           << ", \"predicted_ms\": " << fixed(m.predicted_ms, 6)
+           << ", \"prediction_error\": " << fixed(m.predicted_ms / m.measured_ms - 1.0, 6) << "}";
+      }
+      os << "]";
+    }
     if (all) {
       os << ", \"tilings\": [";
       for (size_t i = 0; i < ranked.size(); ++i) os << (i ? ", " : "") << "{" << entry_json(p, ranked[i]) << "}";
@@ -208,8 +452,23 @@ int cmd_sim(std::vector<std::string> args) {
   }
 
   std::cout << "problem: " << p.describe() << (o.preset.empty() ? "" : " (preset " + o.preset + ")") << "\n"
-            << "arch: " << arch.name << " -- " << arch.description << " (cost constants: initial guesses)\n";
+            << "arch: " << arch.name << " -- " << arch.description << " (cost constants: "
+            << (arch.calibrated ? "calibrated" : "not calibrated") << ")\n";
   print_entry(p, chosen, how, arch);
+  if (!measured.empty()) {
+    std::cout << "measured (" << measured_path << "), kernel time, predicted on " << arch.name
+              << " for the tiles each line ran:\n";
+    for (const Measured& m : measured) {
+      std::cout << "  line " << m.line << " (" << (m.device.empty() ? "?" : m.device)
+                << (m.backend.empty() ? "" : ", " + m.backend) << (m.date.empty() ? "" : ", " + m.date) << ", tiles "
+                << m.tiling << "): measured " << fixed(m.measured_ms, 3) << " ms, predicted "
+                << fixed(m.predicted_ms, 3) << " ms, predicted/measured " << fixed(m.predicted_ms / m.measured_ms, 3)
+                << " (" << (m.predicted_ms >= m.measured_ms ? "+" : "")
+                << fixed(100.0 * (m.predicted_ms / m.measured_ms - 1.0), 1) << "%)"
+                << (m.tiling != chosen.tiling.str() ? "  [differs from " + chosen.tiling.str() + " above]" : "")
+                << "\n";
+    }
+  }
   if (groups) {
     std::cout << "dilation groups (group: extent, Q tiles, visited, full, attended pairs):\n";
     for (const auto& g : group_list) {

@@ -19,7 +19,7 @@ struct Sm80Arch {
   static int block_m(int bucket) { return sm80::block_m(bucket); }
   static size_t smem_bytes(int bucket) { return sm80::smem_bytes(bucket); }
   static void dispatch(DType t, int bucket, const FwdParams& p, cudaStream_t s) { dispatch_fwd(t, bucket, p, s); }
-  static std::string cost_model(const std::string& card) { return card; }
+  static std::string cost_model(const std::string& card) { return card + "-sm80"; }
 };
 
 }  // namespace

@@ -25,7 +25,7 @@ struct FwdConfig {
   static constexpr int kWarps = 8;
   static constexpr int kBlockM = 128;
   static constexpr int kThreads = kWarps * 32;
-  static constexpr int kMinBlocksPerSm = 1;
+  static constexpr int kMinBlocksPerSm = 2;
   static constexpr int kChunks = HEAD_DIM / 8;
   static constexpr int kStages = 2;
   static constexpr bool kAsyncProxy = true;  // wgmma reads shared memory through the async proxy
