@@ -25,7 +25,7 @@ struct FwdConfig {
   static constexpr int kWarps = 8;
   static constexpr int kBlockM = 128;
   static constexpr int kThreads = kWarps * 32;
-  static constexpr int kMinBlocksPerSm = 2;
+  static constexpr int kMinBlocksPerSm = HEAD_DIM <= 128 ? 2 : 1;  // 2 x (128 regs, ~100 KB smem) per SM
   static constexpr int kChunks = HEAD_DIM / 8;
   static constexpr int kStages = 2;
   static constexpr bool kAsyncProxy = true;  // wgmma reads shared memory through the async proxy
