@@ -21,7 +21,7 @@ Invariant: the model here is the one in src/sim/cost_model.cpp for a family whos
 native tiles (q64/kv64/head-dim factors 1 at head dim 128); `gna sim --arch <fitted> --measured FILE`
 must reproduce the "after" column.
 
-usage: python3 bench/fit_cost_model.py --gna build/tools/cli/gna --data bench/results/h100.jsonl \
+usage: python3 bench/fit_cost_model.py --gna build/tools/cli/gna --data bench/results/h100-sm80-calibration.jsonl \
            [--sms 132] [--launch-us 4] [--exclude small-2d] [--old-arch h100] [--new-arch h100-sm80]
 """
 import argparse

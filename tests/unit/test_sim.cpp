@@ -351,7 +351,7 @@ TEST(Sim, CostModel) {
 }
 
 // The sm80 entries (bench/calibration.md). h100-sm80 is fitted to the sm80 kernel's measured times on an
-// H100 80GB HBM3 (bench/results/h100.jsonl, 2026-11-26, bf16, head dim 128, B=1): each of the 7 fitted
+// H100 80GB HBM3 (bench/results/h100-sm80-calibration.jsonl, 2026-11-26, bf16, head dim 128, B=1): each of the 7 fitted
 // presets, at the tiles it was measured with, must be predicted within 5% (the fit's max error is 4.5%;
 // a wrong constant moves several presets far outside). The sm80 kernel loads tiles in place: no layout term
 // even where the tiling's layout would need a permutation copy.
