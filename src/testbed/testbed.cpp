@@ -9,9 +9,9 @@
 #include <random>
 #include <sstream>
 
-#include "gna/na/window.hpp"
 #include "gna/numeric.hpp"
 #include "testbed/device_buffer.hpp"
+#include "testbed/spec_eval.hpp"
 #include "testbed/testbed.hpp"
 
 namespace gna::testbed {
@@ -82,65 +82,14 @@ Inputs make_inputs(const Problem& p, DType dtype, uint64_t seed, bool with_fp64 
   return in;
 }
 
-// One (batch, query token, head) evaluated from the spec, over the storage-dtype inputs. With
-// `lowp` it is a naive low-precision implementation (fp32 scores, P rounded to the storage dtype before
-// P.V, output rounded): its error sets the tolerance scale. Without, it is exact in fp64.
+// One (batch, query token, head) of the storage-dtype inputs from the spec (testbed/spec_eval.hpp).
 void eval_query(const Problem& p, const Inputs& in, DType dtype, bool lowp, int64_t b, int64_t tok, int64_t h,
                 std::vector<double>& out, double& lse) {
-  const int64_t N = p.tokens(), Dq = p.dim_qk, Dv = p.dim_v, kvh = h / (p.heads / p.kv_heads);
-  int64_t coord[kMaxRank] = {0, 0, 0};
-  for (int64_t d = p.rank - 1, rem = tok; d >= 0; --d) {
-    coord[d] = rem % p.extent[d];
-    rem /= p.extent[d];
-  }
-  std::vector<int64_t> keys;  // flat key token indices, then -1 - j for extra token j
-  std::vector<na::Range> r(p.rank);
-  for (int d = 0; d < p.rank; ++d) r[d] = na::window_of(coord[d], p.axis(d));
-  int64_t kc[kMaxRank] = {0, 0, 0};
-  std::function<void(int)> walk = [&](int d) {
-    if (d == p.rank) {
-      int64_t flat = 0;
-      for (int e = 0; e < p.rank; ++e) flat = flat * p.extent[e] + kc[e];
-      keys.push_back(flat);
-      return;
-    }
-    for (int64_t t = r[d].start; t < r[d].end; ++t) {
-      kc[d] = coord[d] % p.dilation[d] + t * p.dilation[d];
-      walk(d + 1);
-    }
-  };
-  walk(0);
-  for (int64_t j = 0; j < p.extra_kv; ++j) keys.push_back(-1 - j);
-  const double scale = lowp ? double(float(p.effective_scale())) : p.effective_scale();
-  std::vector<double> s(keys.size());
-  double mx = -INFINITY;
-  for (size_t i = 0; i < keys.size(); ++i) {
-    double acc = 0;
-    for (int64_t c = 0; c < Dq; ++c) {
-      const double qv = in.q.at(((b * N + tok) * p.heads + h) * Dq + c);
-      const double kv = keys[i] >= 0 ? in.k.at(((b * N + keys[i]) * p.kv_heads + kvh) * Dq + c)
-                                     : in.ek.at(((b * p.extra_kv + (-1 - keys[i])) * p.kv_heads + kvh) * Dq + c);
-      acc = lowp ? double(float(acc) + float(qv) * float(kv)) : acc + qv * kv;
-    }
-    s[i] = lowp ? double(float(acc) * float(scale)) : acc * scale;
-    mx = std::max(mx, s[i]);
-  }
-  double sum = 0;
-  for (double& x : s) {
-    x = lowp ? double(std::exp(float(x - mx))) : std::exp(x - mx);
-    sum += x;
-  }
-  lse = mx + std::log(sum);
-  out.assign(Dv, 0.0);
-  for (size_t i = 0; i < keys.size(); ++i) {
-    const double pr = lowp ? round_to_dtype(s[i], dtype) : s[i];
-    for (int64_t c = 0; c < Dv; ++c) {
-      const double vv = keys[i] >= 0 ? in.v.at(((b * N + keys[i]) * p.kv_heads + kvh) * Dv + c)
-                                     : in.ev.at(((b * p.extra_kv + (-1 - keys[i])) * p.kv_heads + kvh) * Dv + c);
-      out[c] = lowp ? double(float(out[c]) + float(pr) * float(vv)) : out[c] + pr * vv;
-    }
-  }
-  for (double& x : out) x = lowp ? round_to_dtype(x / sum, dtype) : x / sum;
+  ForwardTensors t{in.q.view, in.k.view, in.v.view, {}, {}, {}, {}};
+  if (p.extra_kv > 0) t.extra_k = in.ek.view, t.extra_v = in.ev.view;
+  int64_t x[kMaxRank];
+  unflatten(p, tok, x);
+  evaluate_query(p, t, b, x, h, lowp, dtype, out, lse);
 }
 
 bool is_cuda_backend(const std::string& name) { return name.rfind("sm", 0) == 0; }

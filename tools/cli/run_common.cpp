@@ -8,7 +8,6 @@
 #include <random>
 
 #include "gna/error.hpp"
-#include "gna/na/window.hpp"
 #include "gna/numeric.hpp"
 
 namespace gna::cli {
@@ -31,13 +30,6 @@ uint64_t mix(uint64_t x) {  // splitmix64 finaliser: independent streams per ten
 
 }  // namespace
 
-int64_t token_offset(const TensorView& v, int rank, int64_t b, const int64_t* x, int64_t h, int64_t c) {
-  int64_t o = b * v.stride[0];
-  for (int d = 0; d < rank; ++d) o += x[d] * v.stride[1 + d];
-  o += h * v.stride[rank + 1];
-  if (c >= 0) o += c * v.stride[rank + 2];
-  return o;
-}
 
 std::vector<int64_t> sample_positions(int64_t n, int64_t samples, uint64_t seed) {
   std::vector<int64_t> picks;
@@ -51,33 +43,7 @@ std::vector<int64_t> sample_positions(int64_t n, int64_t samples, uint64_t seed)
   return picks;
 }
 
-void unflatten(const Problem& p, int64_t token, int64_t* x) {
-  for (int d = kMaxRank - 1; d >= 0; --d) x[d] = 0;
-  for (int d = p.rank - 1; d >= 0; --d) {
-    x[d] = token % p.extent[d];
-    token /= p.extent[d];
-  }
-}
 
-std::vector<std::array<int64_t, kMaxRank>> neighborhood(const Problem& p, const int64_t* x) {
-  std::array<std::vector<int64_t>, kMaxRank> axis_keys;
-  for (int d = 0; d < p.rank; ++d) {
-    const na::AxisSpec a = p.axis(d);
-    const na::Range w = na::window_of(x[d], a);
-    for (int64_t j = w.start; j < w.end; ++j) axis_keys[d].push_back(x[d] % a.dilation + a.dilation * j);
-  }
-  std::vector<std::array<int64_t, kMaxRank>> keys;
-  std::array<int64_t, kMaxRank> y{0, 0, 0};
-  std::array<size_t, kMaxRank> it{0, 0, 0};
-  while (true) {
-    for (int d = 0; d < p.rank; ++d) y[d] = axis_keys[d][it[d]];
-    keys.push_back(y);
-    int d = p.rank - 1;
-    while (d >= 0 && ++it[d] == axis_keys[d].size()) it[d--] = 0;
-    if (d < 0) break;
-  }
-  return keys;
-}
 
 std::vector<int64_t> q_shape(const Problem& p) { return token_shape(p, p.heads, p.dim_qk); }
 std::vector<int64_t> k_shape(const Problem& p) { return token_shape(p, p.kv_heads, p.dim_qk); }
@@ -155,58 +121,23 @@ CheckResult check_forward(const Problem& p, const ForwardTensors& t, DType dtype
   const std::vector<int64_t> picks = sample_positions(positions, samples, seed);
   r.queries = static_cast<int64_t>(picks.size());
 
-  const double scale = p.effective_scale();
-  const int64_t group = p.heads / p.kv_heads;
   double max_ref = 0;
-  std::vector<double> scores, acc(static_cast<size_t>(p.dim_v));
-
+  std::vector<double> ref;
   for (int64_t pos : picks) {
     const int64_t b = pos / tokens;
     int64_t x[kMaxRank];
     unflatten(p, pos % tokens, x);
-    // The neighborhood N(q): per axis, the keys of q's dilation group inside its window (s3-s5).
-    const std::vector<std::array<int64_t, kMaxRank>> keys = neighborhood(p, x);
-
     for (int64_t h = 0; h < p.heads; ++h) {
-      const int64_t hk = h / group;
-      scores.clear();
-      auto dot = [&](const TensorView& kt, int64_t koff_base) {
-        double s = 0;
-        for (int64_t c = 0; c < p.dim_qk; ++c)
-          s += load_scalar(t.q.data, t.q.dtype, token_offset(t.q, rank, b, x, h, c)) *
-               load_scalar(kt.data, kt.dtype, koff_base + c * kt.stride[kt.ndim - 1]);
-        return s * scale;
-      };
-      for (const auto& k : keys) scores.push_back(dot(t.k, token_offset(t.k, rank, b, k.data(), hk, 0)));
-      for (int64_t j = 0; j < p.extra_kv; ++j)
-        scores.push_back(dot(t.extra_k, b * t.extra_k.stride[0] + j * t.extra_k.stride[1] +
-                                            hk * t.extra_k.stride[2]));
-      const double mx = *std::max_element(scores.begin(), scores.end());
-      double sum = 0;
-      for (double& s : scores) sum += (s = std::exp(s - mx));
-      std::fill(acc.begin(), acc.end(), 0.0);
-      size_t i = 0;
-      for (const auto& k : keys) {
-        const int64_t base = token_offset(t.v, rank, b, k.data(), hk, 0);
-        const double w = scores[i++] / sum;
-        for (int64_t c = 0; c < p.dim_v; ++c)
-          acc[c] += w * load_scalar(t.v.data, t.v.dtype, base + c * t.v.stride[t.v.ndim - 1]);
-      }
-      for (int64_t j = 0; j < p.extra_kv; ++j) {
-        const int64_t base = b * t.extra_v.stride[0] + j * t.extra_v.stride[1] + hk * t.extra_v.stride[2];
-        const double w = scores[i++] / sum;
-        for (int64_t c = 0; c < p.dim_v; ++c)
-          acc[c] += w * load_scalar(t.extra_v.data, t.extra_v.dtype, base + c * t.extra_v.stride[3]);
-      }
+      double lse_ref = 0;
+      testbed::evaluate_query(p, t, b, x, h, /*lowp=*/false, dtype, ref, lse_ref);
       for (int64_t c = 0; c < p.dim_v; ++c) {
         const double o = load_scalar(t.out.data, t.out.dtype, token_offset(t.out, rank, b, x, h, c));
-        const double err = std::fabs(o - acc[c]);
-        if (!(err <= r.tol.atol + r.tol.rtol * std::fabs(acc[c]))) r.ok = false;  // NaN fails too
+        const double err = std::fabs(o - ref[c]);
+        if (!(err <= r.tol.atol + r.tol.rtol * std::fabs(ref[c]))) r.ok = false;  // NaN fails too
         r.max_abs = std::max(r.max_abs, std::isnan(err) ? INFINITY : err);
-        max_ref = std::max(max_ref, std::fabs(acc[c]));
+        max_ref = std::max(max_ref, std::fabs(ref[c]));
       }
       if (t.lse.defined()) {
-        const double lse_ref = mx + std::log(sum);
         const double l = load_scalar(t.lse.data, t.lse.dtype, token_offset(t.lse, rank, b, x, h, -1));
         const double err = std::fabs(l - lse_ref);
         if (!(err <= r.tol.lse_atol * (1.0 + std::fabs(lse_ref)))) r.ok = false;

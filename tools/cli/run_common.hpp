@@ -15,6 +15,7 @@
 #include "gna/api.hpp"
 #include "npy.hpp"
 #include "options.hpp"
+#include "testbed/spec_eval.hpp"
 
 namespace gna::cli {
 
@@ -61,15 +62,13 @@ struct CheckResult {
 CheckResult check_forward(const Problem& p, const ForwardTensors& t, DType dtype, int64_t samples,
                           uint64_t seed);
 
-// Helpers of the sampled checks (also used by check_backward.cpp).
-// Element offset of [b, x.., h, c] in a heads-last view with `rank` spatial axes (c < 0: no last dim).
-int64_t token_offset(const TensorView& v, int rank, int64_t b, const int64_t* x, int64_t h, int64_t c);
+// Helpers of the sampled checks (also used by check_backward.cpp). token_offset, unflatten, neighborhood
+// and the single-query evaluation live in the shared harness (src/testbed/spec_eval.hpp).
+using testbed::neighborhood;
+using testbed::token_offset;
+using testbed::unflatten;
 // `samples` random indices in [0, n) (all of them, in order, if n <= samples).
 std::vector<int64_t> sample_positions(int64_t n, int64_t samples, uint64_t seed);
-// Row-major token index -> coordinates (axes beyond the rank are 0).
-void unflatten(const Problem& p, int64_t token, int64_t* x);
-// The spatial keys of query x (spec s3-s5, from include/gna/na/window.hpp), row-major order.
-std::vector<std::array<int64_t, kMaxRank>> neighborhood(const Problem& p, const int64_t* x);
 
 // The .npy inputs of a real-data call (--q --k --v [--extra-k --extra-v]).
 struct InputPaths {
