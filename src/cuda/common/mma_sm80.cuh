@@ -13,17 +13,6 @@
 
 namespace gna::cuda {
 
-template <class T>
-struct MmaType;
-template <>
-struct MmaType<__half> {
-  static constexpr const char* name = "f16";
-};
-template <>
-struct MmaType<__nv_bfloat16> {
-  static constexpr const char* name = "bf16";
-};
-
 // D = A * B + D, fp32 accumulators.
 template <class T>
 __device__ __forceinline__ void mma_16816(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1);
