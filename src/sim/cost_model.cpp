@@ -13,7 +13,7 @@
 //   layout  = permute_bytes / copy_bandwidth + one launch per copy kernel; 0 if arch.loads_in_place
 // eff = head-dim factor * Q-tile factor * KV-tile factor (64-token tiles run below 128-token ones; tiles
 // under 64 tokens waste tensor-core rows in proportion). A -sm80 entry quotes dense_tflops at its native
-// 128x64 tiles, so its kv64_efficiency is 1.
+// 128x64 tiles, so its kv64_efficiency is 1. "<card>-sm90" entries describe the sm90 (wgmma) kernel likewise.
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -56,6 +56,14 @@ const std::vector<ArchModel>& arch_models() {
        210.0, 1.1613, 33.8, 1.5, 4.0, 0.85, 1.0, 0.15, true, false},
       {"l40-sm80", "NVIDIA L40 / L40S class running the sm80 kernel (derived from h100-sm80 and the l40 guess)",
        142, 109.0, 1.1613, 85.7, 0.7, 4.0, 0.85, 1.0, 0.15, true, false},
+      // The compiled sm90 kernel (wgmma, 128x64 tiles, tiles loaded in place). h100-sm90: fitted the same
+      // way to the 7 presets measured on an H100 80GB HBM3, bf16, head dim 128, 2026-11-26
+      // (bench/results/h100.jsonl, sm90 lines; bench/calibration.md: rms error 1.35%, max 2.5%).
+      {"h100-sm90", "NVIDIA H100 SXM running the sm90 kernel (wgmma; calibrated, bench/calibration.md)", 132,
+       424.27, 1.1698, 12.012, 3.0, 4.0, 0.85, 1.0, 0.15, true, true},
+      // Derived, not measured: H200 has the same SMs and clocks.
+      {"h200-sm90", "NVIDIA H200 running the sm90 kernel (derived from h100-sm90: same SMs and clocks)", 132,
+       424.27, 1.1698, 12.012, 4.2, 4.0, 0.85, 1.0, 0.15, true, false},
   };
   return table;
 }

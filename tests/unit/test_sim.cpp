@@ -389,19 +389,48 @@ TEST(Sim, CalibratedSm80Model) {
   EXPECT_GT(gna::sim::predict(gna::preset_problem("flux-na"), fa, gna::sim::arch_model("h100")).layout_ms, 1.0);
   // Every -sm80 entry loads in place and quotes its rate at its native 64-token KV tiles; only h100-sm80
   // is calibrated; the card entries keep their permutation.
-  int sm80_entries = 0;
+  // Every -sm80 / -sm90 (compiled kernel) entry loads in place and quotes its rate at its native 64-token
+  // KV tiles; only the H100 ones are calibrated; the card entries keep their permutation.
+  int kernel_entries = 0;
   for (const auto& e : gna::sim::arch_models()) {
     const std::string name = e.name;
-    const bool sm80 = name.size() > 5 && name.compare(name.size() - 5, 5, "-sm80") == 0;
-    EXPECT_EQ(e.loads_in_place, sm80) << name;
-    if (sm80) {
-      ++sm80_entries;
+    const bool kernel = name.size() > 5 && (name.compare(name.size() - 5, 5, "-sm80") == 0 ||
+                                            name.compare(name.size() - 5, 5, "-sm90") == 0);
+    EXPECT_EQ(e.loads_in_place, kernel) << name;
+    if (kernel) {
+      ++kernel_entries;
       EXPECT_EQ(e.kv64_efficiency, 1.0) << name;
-      EXPECT_EQ(e.calibrated, name == "h100-sm80") << name;
+      EXPECT_EQ(e.calibrated, name == "h100-sm80" || name == "h100-sm90") << name;
       EXPECT_NO_THROW(gna::sim::arch_model(name.substr(0, name.size() - 5))) << name;
     }
   }
-  EXPECT_EQ(sm80_entries, 4);
+  EXPECT_EQ(kernel_entries, 6);
+}
+
+// h100-sm90 is fitted the same way to the sm90 (wgmma) kernel's times on the same H100
+// (bench/results/h100.jsonl, sm90 lines, 2026-11-26): each preset within 3% (the fit's max error is 2.5%).
+TEST(Sim, CalibratedSm90Model) {
+  struct Row {
+    const char* preset;
+    std::array<int64_t, 3> q, kv;
+    double measured_ms;
+  };
+  const Row rows[] = {
+      {"flux-na", {16, 8, 1}, {8, 8, 1}, 16.9775},        {"flux-gna", {16, 8, 1}, {16, 4, 1}, 13.4671},
+      {"hunyuan-na", {8, 4, 4}, {2, 8, 4}, 63.8855},      {"hunyuan-gna", {2, 8, 8}, {2, 8, 4}, 36.7242},
+      {"cosmos-na", {16, 4, 2}, {16, 4, 1}, 16.8222},     {"1d-32k-na", {128, 1, 1}, {64, 1, 1}, 0.9402},
+      {"1d-32k-gna", {128, 1, 1}, {64, 1, 1}, 0.8457},
+  };
+  const gna::sim::ArchModel& m = gna::sim::arch_model("h100-sm90");
+  EXPECT_TRUE(m.calibrated);
+  EXPECT_TRUE(m.loads_in_place);
+  for (const Row& r : rows) {
+    const Accounting a = preset_acc(r.preset, r.q, r.kv);
+    SCOPED_TRACE(testing::Message() << r.preset << " " << a.tiling.str());
+    const auto pr = gna::sim::predict(gna::preset_problem(r.preset), a, m);
+    EXPECT_LT(std::abs(pr.kernel_ms / r.measured_ms - 1.0), 0.03);
+    EXPECT_EQ(pr.layout_ms, 0.0);
+  }
 }
 
 // The planner's choice for the sm80 family under the calibrated model (what the sm80 backend runs when it

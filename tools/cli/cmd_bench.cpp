@@ -80,12 +80,12 @@ int cmd_bench(std::vector<std::string> args) {
     const testbed::BenchResult r = testbed::bench_case(c, backend, warmup, reps, po.seed);
     // The simulator's view of the same call: the tiling the backend runs (the caller's, or the planner's
     // choice for the backend's family) and its predicted time with the cost model the backend plans with
-    // (the sm80-calibrated entry of this card class; src/cuda/*/backend.cpp).
+    // (the calibrated "<card>-<backend>" entry; src/cuda/*/backend.cpp).
     const std::string arch = std::string(r.device.find("H200") != std::string::npos   ? "h200"
                                          : r.device.find("H100") != std::string::npos ? "h100"
                                          : r.device.find("L40") != std::string::npos  ? "l40"
                                                                                       : "a100") +
-                             "-sm80";
+                             (backend == "sm90" ? "-sm90" : "-sm80");
     const na::KernelFamily family = backend == "sm90" ? na::KernelFamily::sm90 : na::KernelFamily::sm80;
     sim::PlanEntry pe = sim::plan(po.problem, arch, po.dtype, family);
     if (po.q_tile[0] != 0) pe.tiling.q_tile = po.q_tile;

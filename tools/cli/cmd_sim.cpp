@@ -40,8 +40,8 @@ const char* kSimHelp =
     "  --arch NAME      cost-model constants: h100, h200, a100, l40, cpu (a best-class kernel with a\n"
     "                   token permutation; guesses) or h100-sm80 (calibrated), h200-sm80, a100-sm80,\n"
     "                   l40-sm80 (the compiled sm80 kernel, tiles loaded in place: no layout cost).\n"
-    "                   Default: h100, or h100-sm80 with --family sm80|sm90 (the model both\n"
-    "                   compiled kernels plan with)\n"
+    "                   Default: h100, or h100-sm80 / h100-sm90 with --family sm80 / sm90 (the\n"
+    "                   calibrated models the compiled kernels plan with)\n"
     "  --family NAME    tile sizes to plan over: explore (default: every size a kernel could be built\n"
     "                   for), sm80 or sm90 (exactly what that compiled kernel runs for this head dim)\n"
     "  --measured FILE  a `gna bench --json` results file (JSON lines): print measured vs predicted\n"
@@ -353,7 +353,8 @@ int cmd_sim(std::vector<std::string> args) {
   defaults.problem.dim_qk = defaults.problem.dim_v = 64;
   const ProblemOptions o = parse_problem_options(args, defaults);
   const std::string family_name = take_option(args, "--family", "explore");
-  const std::string arch_name = take_option(args, "--arch", family_name == "explore" ? "h100" : "h100-sm80");
+  const std::string arch_name =
+      take_option(args, "--arch", family_name == "explore" ? "h100" : family_name == "sm90" ? "h100-sm90" : "h100-sm80");
   const std::string measured_path = take_option(args, "--measured");
   if (family_name != "explore" && family_name != "sm80" && family_name != "sm90")
     fail("--family: '", family_name, "' is not one of explore, sm80, sm90");

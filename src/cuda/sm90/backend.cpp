@@ -19,8 +19,8 @@ struct Sm90Arch {
   static int block_m(int) { return 128; }
   static size_t smem_bytes(int bucket) { return sm90::smem_bytes(bucket); }
   static void dispatch(DType t, int bucket, const FwdParams& p, cudaStream_t s) { dispatch_fwd(t, bucket, p, s); }
-  // No calibrated sm90 entry yet: its measured speed is that of sm80 (bench/calibration.md), so plan with it.
-  static std::string cost_model(const std::string& card) { return card + "-sm80"; }
+  // Calibrated on H100 (h100-sm90, bench/calibration.md); H200 derived; other cards never run sm_90a.
+  static std::string cost_model(const std::string& card) { return card == "h200" ? "h200-sm90" : "h100-sm90"; }
 };
 
 }  // namespace
