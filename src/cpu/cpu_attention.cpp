@@ -18,6 +18,7 @@
 // output rows, so no synchronisation beyond the join. The float kernel is compiled for several SIMD
 // levels (GCC target_clones on x86-64 Linux) and the best one for the CPU is picked at load time.
 #include "cpu/cpu_attention.hpp"
+#include "core/parallel.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -89,36 +90,7 @@ inline int64_t token_offset(const int64_t c[3], const GridStrides& s) {
   return c[0] * s.axis[0] + c[1] * s.axis[1] + c[2] * s.axis[2];
 }
 
-// Runs fn(task) for task in [0, n) on up to `threads` std::threads (0 = hardware concurrency), tasks
-// handed out by an atomic counter; rethrows the first exception after every thread has joined.
-void parallel_for(int64_t n, int threads, const std::function<void(int64_t)>& fn) {
-  int64_t workers = threads > 0 ? threads : std::max(1u, std::thread::hardware_concurrency());
-  workers = std::min(workers, n);
-  if (workers <= 1) {
-    for (int64_t i = 0; i < n; ++i) fn(i);
-    return;
-  }
-  std::atomic<int64_t> next{0};
-  std::exception_ptr error;
-  std::mutex error_mutex;
-  auto body = [&] {
-    for (int64_t i = next++; i < n; i = next++) {
-      try {
-        fn(i);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(error_mutex);
-        if (!error) error = std::current_exception();
-        next = n;
-      }
-    }
-  };
-  std::vector<std::thread> pool;
-  pool.reserve(static_cast<size_t>(workers - 1));
-  for (int64_t w = 1; w < workers; ++w) pool.emplace_back(body);
-  body();
-  for (auto& th : pool) th.join();
-  if (error) std::rethrow_exception(error);
-}
+using detail::parallel_for;  // src/core/parallel.hpp
 
 // Per-thread scratch of a line task (grown on demand, reused across the task's tiles).
 template <class Acc>

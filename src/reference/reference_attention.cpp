@@ -10,6 +10,7 @@
 // no two threads write the same gradient row. Work is O(N * window) per head: only window keys are
 // visited, enumerated per axis.
 #include "reference/reference_attention.hpp"
+#include "core/parallel.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -49,35 +50,7 @@ AxisKeys axis_keys(int64_t x, int64_t L, int64_t K, int64_t S, int64_t D, bool i
 
 namespace {
 
-// Runs fn(task) for task in [0, n) on up to `threads` std::threads (0 = hardware concurrency);
-// rethrows the first exception.
-void parallel_for(int64_t n, int threads, const std::function<void(int64_t)>& fn) {
-  int64_t workers = threads > 0 ? threads : std::max(1u, std::thread::hardware_concurrency());
-  workers = std::min(workers, n);
-  if (workers <= 1) {
-    for (int64_t i = 0; i < n; ++i) fn(i);
-    return;
-  }
-  std::atomic<int64_t> next{0};
-  std::exception_ptr error;
-  std::mutex error_mutex;
-  auto body = [&] {
-    for (int64_t i = next++; i < n; i = next++) {
-      try {
-        fn(i);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(error_mutex);
-        if (!error) error = std::current_exception();
-        next = n;
-      }
-    }
-  };
-  std::vector<std::thread> pool;
-  for (int64_t w = 1; w < workers; ++w) pool.emplace_back(body);
-  body();
-  for (auto& th : pool) th.join();
-  if (error) std::rethrow_exception(error);
-}
+using detail::parallel_for;  // src/core/parallel.hpp
 
 // Offset (elements) of each token's [.., h=0, d=0] within one batch item of a [B, X.., ...] tensor.
 std::vector<int64_t> token_offsets(const Problem& p, const TensorView& t) {
