@@ -193,14 +193,20 @@ class FusedForwardBackend final : public detail::Backend {
   }
 
   // The simulator's cost model for this device class (Arch::cost_model picks the kernel's calibrated entry).
+  // Looked up once per device (cudaGetDeviceProperties is slow): this runs on every forward call.
   static std::string arch_for_device(int device) {
+    static std::mutex mutex;
+    static std::map<int, std::string> known;
+    std::lock_guard<std::mutex> lock(mutex);
+    auto it = known.find(device);
+    if (it != known.end()) return it->second;
     const int cc = device_cc(device);
     std::string card = cc == 89 ? "l40" : cc >= 90 ? "h100" : "a100";
     cudaDeviceProp prop{};
     if (cc >= 90 && cudaGetDeviceProperties(&prop, device) == cudaSuccess &&
         std::string(prop.name).find("H200") != std::string::npos)
       card = "h200";
-    return Arch::cost_model(card);
+    return known.emplace(device, Arch::cost_model(card)).first->second;
   }
 
   // Planning enumerates hundreds of tilings (~ms): memoise per problem shape, so repeated calls (every
