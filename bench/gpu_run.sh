@@ -20,18 +20,29 @@ run_peers() {
 }
 if [ "$MODE" = peers ]; then run_peers; log "done on $DEV"; exit 0; fi
 
+if [ "${GNA_PREBUILT:-0}" = 1 ] && [ -x build-gpu/tools/cli/gna ]; then
+  log "using the carried prebuilt build-gpu (GNA_PREBUILT=1; built on the host with nvcc for sm_90a)"
+else
 log "configure + build ($(nproc) cores)"
 cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DGNA_CUDA=ON -DGNA_CUDA_ALL_INSTANCES=ON \
   -DCMAKE_CUDA_ARCHITECTURES=90 >"$OUT/build.log" 2>&1 &&
   cmake --build build-gpu -j"$(nproc)" >>"$OUT/build.log" 2>&1 || { tail -50 "$OUT/build.log"; exit 1; }
 tail -3 "$OUT/build.log"
+fi
 
-log "SASS check (HMMA / LDSM / LDGSTS in the sm80 kernel)"
-cuobjdump --dump-sass build-gpu/src/libgna.a 2>/dev/null | grep -oE "HMMA|HGMMA|LDSM|LDGSTS|UTMALDG|WARPGROUP.DEPBAR|WARPGROUP.ARRIVE" | sort | uniq -c | tee -a "$OUT/summary.txt"
+log "SASS check (HMMA / LDSM / LDGSTS: sm80; HGMMA, SYNCS (mbarrier), USETMAXREG: sm90)"
+cuobjdump --dump-sass build-gpu/tools/cli/gna 2>/dev/null | grep -oE "HMMA|HGMMA|LDSM|LDGSTS|UTMALDG|WARPGROUP.DEPBAR|WARPGROUP.ARRIVE|USETMAXREG[.A-Z]*|SYNCS.ARRIVE[.A-Z0-9]*" | sort | uniq -c | tee -a "$OUT/summary.txt"
 grep -E "C7510|C7508|wgmma.*serializ" "$OUT/build.log" | head -5 | tee -a "$OUT/summary.txt"
 
 log "GPU tests"
 GNA_TEST_RANDOM_CASES=${GNA_TEST_RANDOM_CASES:-200} timeout 300 ./build-gpu/tests/cuda/test_cuda_forward 2>&1 | tee "$OUT/test_cuda.log" | grep -E "FAIL|PASSED|SKIPPED|cases checked|SEED" | head -60
+
+# The sm90 kernel's other paths (src/cuda/sm90/fwd_launch.cuh switches): cp.async producer, no ping-pong.
+for v in GNA_SM90_TMA=0 GNA_SM90_PINGPONG=0; do
+  log "GPU tests, sm90 with $v"
+  env "$v" GNA_TEST_RANDOM_CASES=100 timeout 300 ./build-gpu/tests/cuda/test_cuda_forward --gtest_filter='Sm90*' 2>&1 |
+    tee "$OUT/test_cuda_${v%%=*}.log" | grep -E "FAIL|PASSED|SKIPPED|cases checked|SEED" | head -20
+done
 
 log "compute-sanitizer memcheck + racecheck on the hand-picked cases"
 if command -v compute-sanitizer >/dev/null; then
@@ -52,6 +63,11 @@ GNA_C_LIBRARY=$PWD/build-gpu/src/capi/libgna_c.so PYTHONPATH=$PWD/python:$PWD/te
 log "gna bench (all presets, each CUDA backend)"
 for b in ${GNA_BENCH_BACKENDS:-sm90 sm80}; do
   ./build-gpu/tools/cli/gna bench --preset all --backend "$b" --json "$OUT/ours.jsonl" 2>&1 | tee -a "$OUT/summary.txt"
+done
+# sm90 A/B variants (measurement switches of src/cuda/sm90/fwd_launch.cuh), each in its own file.
+for v in ${GNA_SM90_VARIANTS:-}; do
+  log "gna bench sm90 variant $v"
+  env "$v" ./build-gpu/tools/cli/gna bench --preset all --backend sm90 --json "$OUT/ours-$v.jsonl" 2>&1 | tee -a "$OUT/summary.txt"
 done
 
 if [ "$MODE" = full ]; then run_peers; fi

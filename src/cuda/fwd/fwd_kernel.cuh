@@ -22,6 +22,7 @@
 
 #include "cuda/common/mma_sm80.cuh"
 #include "cuda/fwd/fwd_params.hpp"
+#include "cuda/fwd/fwd_softmax.cuh"
 #include "cuda/fwd/fwd_tile.cuh"
 
 namespace gna::cuda::fwd {
@@ -41,7 +42,6 @@ __global__ void __launch_bounds__(Cfg::kThreads, Cfg::kMinBlocksPerSm) gna_fwd_k
   using T = typename Cfg::Element;
   constexpr int D = Cfg::kHeadDim;
   constexpr int MB = Cfg::kMBlocks;    // 16-row blocks per warp
-  constexpr int kNFrag = kBlockN / 8;  // S fragments per row block (8)
   constexpr int kDFrag = D / 8;        // O fragments per row block
   extern __shared__ __align__(128) unsigned char smem_raw[];
   // Tiles start at a Cfg::kSmemAlign boundary (wgmma's 128-byte swizzle needs 1024).
@@ -157,82 +157,15 @@ __global__ void __launch_bounds__(Cfg::kThreads, Cfg::kMinBlocksPerSm) gna_fwd_k
     float s[MB][kNFrag][4];
     Cfg::qk(s, smem_q, sk, warp_row, lane);
 
-    // The element mask, on partial tiles only (raw scores; the scale is positive, so max and masking
-    // commute with scaling, which is fused into the exponent below).
+    // The element mask, on partial tiles only.
     if (spatial) {
-      if (!full) {
-        // Partial tile: a 64-bit mask of attended columns per row = AND over axes of
-        // below[d][hi] & ~below[d][lo], with the row's window shifted into the tile and clipped.
-#pragma unroll
-        for (int m = 0; m < MB; ++m)
-#pragma unroll
-          for (int i = 0; i < 2; ++i) {
-            const int2* win = row_window + (warp_row + m * 16 + lane / 4 + 8 * i) * kMaxRank;
-            uint64_t keep = ~uint64_t(0);
-#pragma unroll
-            for (int d = 0; d < kMaxRank; ++d) {
-              const int lo = min(max(win[d].x - origin[d], 0), p.kv_tile[d]);
-              const int hi = min(max(win[d].y - origin[d], 0), p.kv_tile[d]);
-              keep &= col_below[d * (kBlockN + 1) + hi] & ~col_below[d * (kBlockN + 1) + lo];
-            }
-            keep >>= (lane % 4) * 2;
-#pragma unroll
-            for (int j = 0; j < kNFrag; ++j)
-#pragma unroll
-              for (int c = 0; c < 2; ++c)
-                if (!((keep >> (j * 8 + c)) & 1)) s[m][j][2 * i + c] = -INFINITY;
-          }
-      }
-    } else {
-      const int64_t first = (it - st.spatial_tiles) * kBlockN;
-      if (!full) {
-#pragma unroll
-        for (int m = 0; m < MB; ++m)
-#pragma unroll
-          for (int j = 0; j < kNFrag; ++j)
-#pragma unroll
-            for (int e = 0; e < 4; ++e)
-              if (first + j * 8 + (lane % 4) * 2 + (e & 1) >= p.extra_kv) s[m][j][e] = -INFINITY;
-      }
+      if (!full) mask_spatial<MB>(s, row_window + warp_row * kMaxRank, col_below, origin, p.kv_tile, lane);
+    } else if (!full) {
+      mask_extra<MB>(s, int64_t(it - st.spatial_tiles) * kBlockN, p.extra_kv, lane);
     }
-
-    // Online softmax (rows i = 0, 1 of each row block), in the log2 domain: p = 2^(s * scale_log2 - m).
-    // O is rescaled only when some row's running max moved (a warp vote): once the max settles, which it
-    // does after the first tiles of a neighborhood, the 2 * HEAD_DIM multiplies per row are skipped.
-    const float scale_log2 = p.scale_log2;
-#pragma unroll
-    for (int m = 0; m < MB; ++m) {
-      float alpha[2];
-#pragma unroll
-      for (int i = 0; i < 2; ++i) {
-        float mx = -INFINITY;
-#pragma unroll
-        for (int j = 0; j < kNFrag; ++j) mx = fmaxf(mx, fmaxf(s[m][j][2 * i], s[m][j][2 * i + 1]));
-        mx = fmaxf(mx, __shfl_xor_sync(0xffffffff, mx, 1));
-        mx = fmaxf(mx, __shfl_xor_sync(0xffffffff, mx, 2));
-        const float m_new = fmaxf(row_max[m][i], mx * scale_log2);
-        const float m_use = m_new == -INFINITY ? 0.f : m_new;
-        alpha[i] = exp2f(row_max[m][i] - m_use);
-        row_max[m][i] = m_new;
-        float sum = 0.f;
-#pragma unroll
-        for (int j = 0; j < kNFrag; ++j) {
-          s[m][j][2 * i] = exp2f(fmaf(s[m][j][2 * i], scale_log2, -m_use));
-          s[m][j][2 * i + 1] = exp2f(fmaf(s[m][j][2 * i + 1], scale_log2, -m_use));
-          sum += s[m][j][2 * i] + s[m][j][2 * i + 1];
-        }
-        row_sum[m][i] = row_sum[m][i] * alpha[i] + sum;
-      }
-      if (__any_sync(0xffffffff, alpha[0] != 1.f || alpha[1] != 1.f)) {
-#pragma unroll
-        for (int j = 0; j < kDFrag; ++j) {
-          acc_o[m][j][0] *= alpha[0];
-          acc_o[m][j][1] *= alpha[0];
-          acc_o[m][j][2] *= alpha[1];
-          acc_o[m][j][3] *= alpha[1];
-        }
-      }
-    }
+    float alpha[MB][2];
+    softmax_step<MB>(s, row_max, row_sum, alpha, p.scale_log2);
+    rescale_o<MB, kDFrag>(acc_o, alpha);
 
     // O += P V
     Cfg::pv(acc_o, s, sv, lane);
@@ -246,9 +179,7 @@ __global__ void __launch_bounds__(Cfg::kThreads, Cfg::kMinBlocksPerSm) gna_fwd_k
   for (int m = 0; m < MB; ++m)
 #pragma unroll
     for (int i = 0; i < 2; ++i) {
-      float l = row_sum[m][i];
-      l += __shfl_xor_sync(0xffffffff, l, 1);
-      l += __shfl_xor_sync(0xffffffff, l, 2);
+      const float l = quad_row_sum(row_sum[m][i]);
       const float inv = l > 0.f ? 1.f / l : 0.f;
       const int row = warp_row + m * 16 + lane / 4 + 8 * i;
 #pragma unroll
@@ -259,7 +190,7 @@ __global__ void __launch_bounds__(Cfg::kThreads, Cfg::kMinBlocksPerSm) gna_fwd_k
       }
       if (p.lse != nullptr && lane % 4 == 0) {
         const int64_t off = query_row_offset(p, st, row, st.lse_base, p.lse_step);
-        if (off >= 0) p.lse[off] = l > 0.f ? (row_max[m][i] + __log2f(l)) * 0.69314718055994530942f : -INFINITY;
+        if (off >= 0) p.lse[off] = row_lse(row_max[m][i], l);
       }
     }
   __syncwarp();

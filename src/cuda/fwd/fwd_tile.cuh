@@ -35,6 +35,8 @@ struct QTileState {
   int64_t q_base, o_base, lse_base;  // (batch, head, group) in Q / O / LSE
   int64_t k_base, v_base;            // (batch, kv_head, group) in K / V
   int64_t extra_k_base, extra_v_base;  // (batch, kv_head) in extra K / V
+  int batch, head, kv_head;  // coordinates (for TMA boxes)
+  int group[kMaxRank];       // dilation group per axis
   int q_origin[kMaxRank];   // group-local coordinate of the tile's first row
   int extent[kMaxRank];     // group extent L_g
   int box_start[kMaxRank], box_count[kMaxRank];  // KV tiles visited (tile indices)
@@ -48,7 +50,7 @@ struct QTileState {
     int64_t tile_lin = block % p.q_tiles_total;
     const int64_t bh = block / p.q_tiles_total;
     const int64_t head = bh % p.heads, batch = bh / p.heads, kv_head = head / (p.heads / p.kv_heads);
-    int tcoord[kMaxRank], group[kMaxRank];
+    int tcoord[kMaxRank];
     for (int d = kMaxRank - 1; d >= 0; --d) {
       tcoord[d] = static_cast<int>(tile_lin % p.q_tiles[d]);
       tile_lin /= p.q_tiles[d];
@@ -57,6 +59,9 @@ struct QTileState {
       group[d] = static_cast<int>(tile_lin % p.axis[d].dilation);
       tile_lin /= p.axis[d].dilation;
     }
+    this->batch = static_cast<int>(batch);
+    this->head = static_cast<int>(head);
+    this->kv_head = static_cast<int>(kv_head);
     q_base = batch * p.q_stride[0] + head * p.q_stride[4];
     o_base = batch * p.o_stride[0] + head * p.o_stride[4];
     lse_base = batch * p.lse_stride[0] + head * p.lse_stride[4];

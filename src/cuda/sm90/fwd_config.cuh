@@ -41,11 +41,10 @@ struct FwdConfig {
     return (chunk / 8) * (ROWS * 64) + row * 64 + (((chunk % 8) ^ (row % 8)) * 8);
   }
 
-  // S (16 rows x 64 keys per warp; 64 x 64 per warpgroup) = Q K^T, HEAD_DIM / 16 wgmma steps.
-  static __device__ __forceinline__ void qk(float (&s)[1][kBlockN / 8][4], const T* smem_q, const T* sk, int warp_row,
-                                            int lane) {
+  // Issues and commits (does not wait for) S (64 x 64 for the warpgroup whose first Q row is wg_row)
+  // = Q K^T: HEAD_DIM / 16 steps of m64n64k16, A (Q) and B (K) from shared memory, both K-major.
+  static __device__ __forceinline__ void qk_issue(float (&s)[1][kBlockN / 8][4], const T* smem_q, const T* sk, int wg_row) {
     float(&d)[kBlockN / 2] = reinterpret_cast<float(&)[kBlockN / 2]>(s);
-    const int wg_row = (warp_row / 64) * 64;  // first row of this warpgroup
     wgmma_fence();
 #pragma unroll
     for (int kk = 0; kk < HEAD_DIM / 16; ++kk) {
@@ -56,16 +55,10 @@ struct FwdConfig {
       wgmma_ss<T, kBlockN>(d, da, db, kk > 0);
     }
     wgmma_commit();
-    wgmma_wait<0>();
-#pragma unroll
-    for (int i = 0; i < kBlockN / 2; ++i) wgmma_fence_operand(d[i]);
   }
 
-  // O += P V: kBlockN / 16 steps of m64n{HEAD_DIM}k16, P packed from the S fragments.
-  static __device__ __forceinline__ void pv(float (&acc_o)[1][HEAD_DIM / 8][4], const float (&s)[1][kBlockN / 8][4],
-                                            const T* sv, int lane) {
-    float(&d)[HEAD_DIM / 2] = reinterpret_cast<float(&)[HEAD_DIM / 2]>(acc_o);
-    uint32_t a[kBlockN / 16][4];
+  // P (the softmax numerators in the S fragments) rounded to T and packed as wgmma A-operand registers.
+  static __device__ __forceinline__ void pack_p(uint32_t (&a)[kBlockN / 16][4], const float (&s)[1][kBlockN / 8][4]) {
 #pragma unroll
     for (int kk = 0; kk < kBlockN / 16; ++kk) {
       a[kk][0] = pack2<T>(s[0][2 * kk][0], s[0][2 * kk][1]);
@@ -73,8 +66,13 @@ struct FwdConfig {
       a[kk][2] = pack2<T>(s[0][2 * kk + 1][0], s[0][2 * kk + 1][1]);
       a[kk][3] = pack2<T>(s[0][2 * kk + 1][2], s[0][2 * kk + 1][3]);
     }
-#pragma unroll
-    for (int i = 0; i < HEAD_DIM / 2; ++i) wgmma_fence_operand(d[i]);
+  }
+
+  // Issues and commits O += P V: kBlockN / 16 steps of m64n{HEAD_DIM}k16, A (P) from registers, B (V)
+  // from shared memory MN-major.
+  static __device__ __forceinline__ void pv_issue(float (&acc_o)[1][HEAD_DIM / 8][4], const uint32_t (&a)[kBlockN / 16][4],
+                                                  const T* sv) {
+    float(&d)[HEAD_DIM / 2] = reinterpret_cast<float(&)[HEAD_DIM / 2]>(acc_o);
     wgmma_fence();
 #pragma unroll
     for (int kk = 0; kk < kBlockN / 16; ++kk) {
@@ -84,9 +82,32 @@ struct FwdConfig {
       wgmma_rs_tnsp_b<T, HEAD_DIM>(d, a[kk], db);
     }
     wgmma_commit();
+  }
+
+  // The synchronous forms used by the shared kernel (fwd_kernel.cuh): issue, wait, fence the registers.
+  static __device__ __forceinline__ void qk(float (&s)[1][kBlockN / 8][4], const T* smem_q, const T* sk, int warp_row,
+                                            int) {
+    qk_issue(s, smem_q, sk, (warp_row / 64) * 64);
     wgmma_wait<0>();
 #pragma unroll
-    for (int i = 0; i < HEAD_DIM / 2; ++i) wgmma_fence_operand(d[i]);
+    for (int j = 0; j < kBlockN / 8; ++j)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) wgmma_fence_operand(s[0][j][e]);
+  }
+  static __device__ __forceinline__ void pv(float (&acc_o)[1][HEAD_DIM / 8][4], const float (&s)[1][kBlockN / 8][4],
+                                            const T* sv, int) {
+    uint32_t a[kBlockN / 16][4];
+    pack_p(a, s);
+#pragma unroll
+    for (int j = 0; j < HEAD_DIM / 8; ++j)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) wgmma_fence_operand(acc_o[0][j][e]);
+    pv_issue(acc_o, a, sv);
+    wgmma_wait<0>();
+#pragma unroll
+    for (int j = 0; j < HEAD_DIM / 8; ++j)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) wgmma_fence_operand(acc_o[0][j][e]);
   }
 };
 

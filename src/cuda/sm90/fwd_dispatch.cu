@@ -20,9 +20,9 @@ bool instance_compiled(DType dtype, int bucket) {
 
 size_t smem_bytes(int bucket) {
   switch (bucket) {  // the element type does not change the size (both are 16-bit)
-    case 64: return fwd::smem_bytes<FwdConfig<__nv_bfloat16, 64>>();
-    case 128: return fwd::smem_bytes<FwdConfig<__nv_bfloat16, 128>>();
-    default: return fwd::smem_bytes<FwdConfig<__nv_bfloat16, 256>>();
+    case 64: return ws_smem_bytes<WsConfig<__nv_bfloat16, 64>>();
+    case 128: return ws_smem_bytes<WsConfig<__nv_bfloat16, 128>>();
+    default: return ws_smem_bytes<WsConfig<__nv_bfloat16, 256>>();
   }
 }
 

@@ -1,13 +1,26 @@
-// src/cuda/sm90/fwd_launch.cuh -- layer: cuda/sm90 device launcher. Sets the shared-memory limit and
-// launches one instance of the shared forward kernel with the wgmma policy on the caller's stream.
-// Included only by the generated instance files and the dispatcher (compiled for sm_90a only).
+// src/cuda/sm90/fwd_launch.cuh -- layer: cuda/sm90 device launcher. Launches the warp-specialized
+// persistent forward (fwd_ws_kernel.cuh: one resident block per SM, grid = min(Q tiles, SMs)) on the
+// caller's stream. Included only by the generated instance files and the dispatcher (sm_90a only).
+//
+// Loads use TMA when tma_maps.hpp can describe the problem (head dim = bucket, contiguous heads, 16-byte
+// strides, dilation <= 8), else cp.async from the producer warpgroup.
+//
+// Environment (measurement switches, read once per process): GNA_SM90_TMA=0 forces the cp.async
+// producer; GNA_SM90_PINGPONG=0 turns off the consumer ping-pong; GNA_SM90_KERNEL=classic runs the shared
+// non-specialized kernel (fwd_kernel.cuh) with the same wgmma policy instead, for A/B timing.
 #pragma once
 
 #include <cuda_runtime.h>
 
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <type_traits>
+
 #include "cuda/common/cuda_check.hpp"
 #include "cuda/fwd/fwd_kernel.cuh"
 #include "cuda/sm90/fwd_config.cuh"
+#include "cuda/sm90/fwd_ws_kernel.cuh"
 #include "gna/na/tile_table.hpp"
 
 namespace gna::cuda::sm90 {
@@ -16,15 +29,51 @@ static_assert(na::kernel_tile_config(na::KernelFamily::sm90, 256).q_tokens == 12
                   na::kernel_tile_config(na::KernelFamily::sm90, 256).kv_tokens == kBlockN,
               "the sm90 kernel is built for 128-token Q tiles and 64-token KV tiles");
 
+inline bool env_flag(const char* name, bool fallback) {
+  const char* v = std::getenv(name);
+  return v == nullptr || *v == '\0' ? fallback : std::strcmp(v, "0") != 0;
+}
+inline bool classic_kernel() {
+  static const bool classic = [] {
+    const char* v = std::getenv("GNA_SM90_KERNEL");
+    return v != nullptr && std::strcmp(v, "classic") == 0;
+  }();
+  return classic;
+}
+inline bool pingpong_enabled() {
+  static const bool on = env_flag("GNA_SM90_PINGPONG", true);
+  return on;
+}
+inline bool tma_enabled() {
+  static const bool on = env_flag("GNA_SM90_TMA", true);
+  return on;
+}
+
 template <class T, int HEAD_DIM>
 void launch_fwd(const FwdParams& p, cudaStream_t stream) {
-  using Cfg = FwdConfig<T, HEAD_DIM>;
-  auto kernel = fwd::gna_fwd_kernel<Cfg>;
-  constexpr size_t kSmem = fwd::smem_bytes<Cfg>();
+  const int64_t tiles = p.q_tiles_total * p.batch * p.heads;
+  if (classic_kernel()) {
+    using Cfg = FwdConfig<T, HEAD_DIM>;
+    auto kernel = fwd::gna_fwd_kernel<Cfg>;
+    constexpr size_t kSmem = fwd::smem_bytes<Cfg>();
+    GNA_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(kSmem)));
+    kernel<<<dim3(static_cast<unsigned>(tiles)), dim3(Cfg::kThreads), kSmem, stream>>>(p);
+    GNA_CUDA_CHECK_LAUNCH("gna_fwd_kernel<sm90>");
+    return;
+  }
+  using Cfg = WsConfig<T, HEAD_DIM>;
+  auto kernel = gna_fwd_ws_kernel<Cfg>;
+  constexpr size_t kSmem = ws_smem_bytes<Cfg>();
   GNA_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(kSmem)));
-  const int64_t blocks = p.q_tiles_total * p.batch * p.heads;
-  kernel<<<dim3(static_cast<unsigned>(blocks)), dim3(Cfg::kThreads), kSmem, stream>>>(p);
-  GNA_CUDA_CHECK_LAUNCH("gna_fwd_kernel<sm90>");
+  int device = 0, sms = 0;
+  GNA_CUDA_CHECK(cudaGetDevice(&device));
+  GNA_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+  const int64_t grid = std::min<int64_t>(tiles, sms);
+  TmaMaps maps{};
+  const bool tma = tma_enabled() && make_tma_maps(p, std::is_same_v<T, __nv_bfloat16>, HEAD_DIM, maps).empty();
+  const int flags = (pingpong_enabled() ? kFlagPingPong : 0) | (tma ? kFlagTma : 0);
+  kernel<<<dim3(static_cast<unsigned>(grid)), dim3(Cfg::kThreads), kSmem, stream>>>(p, maps, tiles, flags);
+  GNA_CUDA_CHECK_LAUNCH("gna_fwd_ws_kernel<sm90>");
 }
 
 }  // namespace gna::cuda::sm90

@@ -1,0 +1,116 @@
+// src/cuda/fwd/fwd_softmax.cuh -- layer: cuda forward collective pieces shared by every forward kernel
+// (the generic kernel of fwd_kernel.cuh and the warp-specialized sm90 kernel): the element mask of a
+// partial KV tile, the online-softmax step and the O rescale, all on S / O accumulators in the m16n8
+// fragment layout (a thread holds rows lane/4 and lane/4 + 8 of each 16-row block, columns
+// 8j + 2(lane%4) + {0, 1}). Scores are raw (unscaled): the scale is positive, so max and masking commute
+// with it; it is fused into the exponent, p = 2^(s * scale*log2(e) - m), in the log2 domain.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#include "cuda/fwd/fwd_params.hpp"
+
+namespace gna::cuda::fwd {
+
+constexpr int kNFrag = kBlockN / 8;  // S fragments per 16-row block
+
+// Partial spatial KV tile: a 64-bit mask of attended columns per row = AND over axes of
+// below[d][hi] & ~below[d][lo], with the row's window (`windows`: (rows, 3) int2, first row of the warp's
+// block m at windows + 16m*3) shifted into the tile by `origin` and clipped to `kv_tile`. Others -> -inf.
+template <int MB>
+__device__ __forceinline__ void mask_spatial(float (&s)[MB][kNFrag][4], const int2* windows, const uint64_t* col_below,
+                                             const int (&origin)[kMaxRank], const int (&kv_tile)[kMaxRank], int lane) {
+#pragma unroll
+  for (int m = 0; m < MB; ++m)
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+      const int2* win = windows + (m * 16 + lane / 4 + 8 * i) * kMaxRank;
+      uint64_t keep = ~uint64_t(0);
+#pragma unroll
+      for (int d = 0; d < kMaxRank; ++d) {
+        const int lo = min(max(win[d].x - origin[d], 0), kv_tile[d]);
+        const int hi = min(max(win[d].y - origin[d], 0), kv_tile[d]);
+        keep &= col_below[d * (kBlockN + 1) + hi] & ~col_below[d * (kBlockN + 1) + lo];
+      }
+      keep >>= (lane % 4) * 2;
+#pragma unroll
+      for (int j = 0; j < kNFrag; ++j)
+#pragma unroll
+        for (int c = 0; c < 2; ++c)
+          if (!((keep >> (j * 8 + c)) & 1)) s[m][j][2 * i + c] = -INFINITY;
+    }
+}
+
+// The last extra-KV tile: keys past `extra_kv` (tile starts at key `first`) -> -inf.
+template <int MB>
+__device__ __forceinline__ void mask_extra(float (&s)[MB][kNFrag][4], int64_t first, int64_t extra_kv, int lane) {
+#pragma unroll
+  for (int m = 0; m < MB; ++m)
+#pragma unroll
+    for (int j = 0; j < kNFrag; ++j)
+#pragma unroll
+      for (int e = 0; e < 4; ++e)
+        if (first + j * 8 + (lane % 4) * 2 + (e & 1) >= extra_kv) s[m][j][e] = -INFINITY;
+}
+
+// One online-softmax step: S -> P in place, running max / this thread's partial row sums updated, and the
+// factor alpha = 2^(m_old - m_new) by which O must be rescaled (rescale_o). A row that has seen no key
+// yet uses 0 as the shift.
+template <int MB>
+__device__ __forceinline__ void softmax_step(float (&s)[MB][kNFrag][4], float (&row_max)[MB][2], float (&row_sum)[MB][2],
+                                             float (&alpha)[MB][2], float scale_log2) {
+#pragma unroll
+  for (int m = 0; m < MB; ++m)
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+      float mx = -INFINITY;
+#pragma unroll
+      for (int j = 0; j < kNFrag; ++j) mx = fmaxf(mx, fmaxf(s[m][j][2 * i], s[m][j][2 * i + 1]));
+      mx = fmaxf(mx, __shfl_xor_sync(0xffffffff, mx, 1));
+      mx = fmaxf(mx, __shfl_xor_sync(0xffffffff, mx, 2));
+      const float m_new = fmaxf(row_max[m][i], mx * scale_log2);
+      const float m_use = m_new == -INFINITY ? 0.f : m_new;
+      alpha[m][i] = exp2f(row_max[m][i] - m_use);
+      row_max[m][i] = m_new;
+      float sum = 0.f;
+#pragma unroll
+      for (int j = 0; j < kNFrag; ++j) {
+        s[m][j][2 * i] = exp2f(fmaf(s[m][j][2 * i], scale_log2, -m_use));
+        s[m][j][2 * i + 1] = exp2f(fmaf(s[m][j][2 * i + 1], scale_log2, -m_use));
+        sum += s[m][j][2 * i] + s[m][j][2 * i + 1];
+      }
+      row_sum[m][i] = row_sum[m][i] * alpha[m][i] + sum;
+    }
+}
+
+// O *= alpha, per 16-row block only when some row's running max in the warp moved (a warp vote): once the
+// max settles, which it does after the first tiles of a neighborhood, the 2 * HEAD_DIM multiplies per row
+// are skipped.
+template <int MB, int DF>
+__device__ __forceinline__ void rescale_o(float (&acc_o)[MB][DF][4], const float (&alpha)[MB][2]) {
+#pragma unroll
+  for (int m = 0; m < MB; ++m) {
+    if (__any_sync(0xffffffff, alpha[m][0] != 1.f || alpha[m][1] != 1.f)) {
+#pragma unroll
+      for (int j = 0; j < DF; ++j) {
+        acc_o[m][j][0] *= alpha[m][0];
+        acc_o[m][j][1] *= alpha[m][0];
+        acc_o[m][j][2] *= alpha[m][1];
+        acc_o[m][j][3] *= alpha[m][1];
+      }
+    }
+  }
+}
+
+// Full row sum from the quad's partial sums; its inverse (0 for a row with no key) normalises O.
+__device__ __forceinline__ float quad_row_sum(float partial) {
+  partial += __shfl_xor_sync(0xffffffff, partial, 1);
+  return partial + __shfl_xor_sync(0xffffffff, partial, 2);
+}
+// LSE as a natural log, from the log2-domain max and the full row sum.
+__device__ __forceinline__ float row_lse(float row_max, float l) {
+  return l > 0.f ? (row_max + __log2f(l)) * 0.69314718055994530942f : -INFINITY;
+}
+
+}  // namespace gna::cuda::fwd

@@ -1,0 +1,371 @@
+// src/cuda/sm90/fwd_ws_kernel.cuh -- layer: cuda/sm90 forward kernel. The warp-specialized, persistent
+// Hopper GNA forward (FlashAttention-3 structure) on the shared pieces of src/cuda/fwd/ (tile state, KV
+// cursor, in-place loaders, mask and softmax) and the wgmma GEMMs of sm90/fwd_config.cuh.
+//
+// A block of 3 warpgroups stays resident (one per SM; grid = min(tiles, SMs)) and walks the Q tiles
+// blockIdx.x, blockIdx.x + gridDim.x, ... Roles:
+//   warpgroup 0, producer (setmaxnreg.dec): per tile, loads Q, then each KV tile of the box and the extra
+//     KV tiles, K and V separately, into a kStages-deep ring. Loads are in-place cp.async (any strides,
+//     dilation as address arithmetic, padding zero-filled); each fill completes on a "full" mbarrier via
+//     cp.async.mbarrier.arrive.noinc. It waits on the slot's "empty" mbarrier before refilling it.
+//   warpgroups 1, 2, consumers (setmaxnreg.inc): query rows [64c, 64c + 64) of the tile. Per KV tile j they
+//     issue S_j = Q K_j^T and O += P_{j-1} V_{j-1} back to back, then run the mask and softmax of S_j while
+//     the PV GEMM runs (intra-warpgroup overlap), rescale O once it lands and release the K/V slots
+//     (one arrive per warp on the "empty" barrier). With `pingpong`, two named barriers alternate the GEMM
+//     issue between the two consumers, so one's softmax runs under the other's GEMMs.
+// Q is released (q_empty) after the tile's last S GEMM, so the producer loads the next Q during the last
+// PV and the epilogue. The epilogue stores O (and LSE) from registers straight to the user's layout.
+// Consumers pass fence.proxy.async after each "full" wait: cp.async writes are generic-proxy, wgmma
+// reads are async-proxy.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#include "cuda/common/mbarrier.cuh"
+#include "cuda/common/tma.cuh"
+#include "cuda/common/wgmma.cuh"
+#include "cuda/fwd/fwd_params.hpp"
+#include "cuda/fwd/fwd_softmax.cuh"
+#include "cuda/fwd/fwd_tile.cuh"
+#include "cuda/sm90/fwd_config.cuh"
+#include "cuda/sm90/tma_maps.hpp"
+
+namespace gna::cuda::sm90 {
+
+template <class T, int HEAD_DIM>
+struct WsConfig : FwdConfig<T, HEAD_DIM> {
+  static constexpr int kThreads = 384;  // producer warpgroup + 2 consumer warpgroups
+  static constexpr int kProducerThreads = 128;
+  static constexpr int kConsumerWarps = 8;
+  static constexpr int kRowsPerPass = kProducerThreads / (HEAD_DIM / 8);  // loader rows per pass
+  static constexpr int kStages = HEAD_DIM <= 128 ? 4 : 2;                 // K/V ring depth
+  static constexpr int kProducerRegs = 56, kConsumerRegs = 224;           // 128 * (56 + 2 * 224) <= 64K
+  static_assert(kBlockN % kRowsPerPass == 0 && FwdConfig<T, HEAD_DIM>::kBlockM % kRowsPerPass == 0,
+                "loaders cover whole tiles");
+};
+
+// Dynamic shared memory: alignment slack, Q, the K and V rings, the mbarriers, per KV-tile row the
+// relative element offsets in K and V, the column prefix masks (3, 65), the packed per-axis offsets (64),
+// and per consumer the query rows' windows (64, 3) as int2.
+template <class Cfg>
+constexpr size_t ws_smem_bytes() {
+  return Cfg::kSmemAlign + sizeof(typename Cfg::Element) * (size_t(Cfg::kQElems) + 2 * Cfg::kStages * size_t(Cfg::kKVElems)) +
+         sizeof(uint64_t) * (2 + 4 * Cfg::kStages) + 2 * sizeof(int64_t) * kBlockN + sizeof(uint64_t) * kMaxRank * (kBlockN + 1) +
+         sizeof(int) * kBlockN + sizeof(int2) * Cfg::kBlockM * kMaxRank;
+}
+
+// Kernel flags (block-uniform run-time switches).
+constexpr int kFlagPingPong = 1, kFlagTma = 2;
+
+// Named barriers (0 is __syncthreads): 1 producer warpgroup, 2 + c consumer c, 4 + c consumer c's GEMM turn.
+constexpr int kBarProducer = 1, kBarConsumer = 2, kBarTurn = 4;
+
+// The TMA producer of one Q tile (one thread): Q, then K and V of every KV tile, each a box per 64-element
+// half of the head dim, completing on the slot's "full" barrier with its byte count.
+template <class Cfg>
+__device__ __forceinline__ void produce_tile_tma(const FwdParams& p, const TmaMaps& maps, const fwd::QTileState& st, int n_iter,
+                                                 typename Cfg::Element* smem_q, typename Cfg::Element* smem_k,
+                                                 typename Cfg::Element* smem_v, uint64_t* q_full, uint64_t* q_empty,
+                                                 uint64_t* k_full, uint64_t* k_empty, uint64_t* v_full, uint64_t* v_empty,
+                                                 uint32_t& q_fill, uint32_t& kv_fill) {
+  using T = typename Cfg::Element;
+  constexpr int kHalves = Cfg::kHeadDim / 64, kStages = Cfg::kStages;
+  constexpr uint32_t kQBytes = Cfg::kQElems * sizeof(T), kKVBytes = Cfg::kKVElems * sizeof(T);
+  int coord[kMaxRank];  // the dilated coordinate of the Q tile's first row
+#pragma unroll
+  for (int d = 0; d < kMaxRank; ++d) coord[d] = st.q_origin[d] * int(p.axis[d].dilation) + st.group[d];
+  mbar_wait(q_empty, (q_fill & 1) ^ 1);
+  mbar_arrive_expect_tx(q_full, kQBytes);
+#pragma unroll
+  for (int h = 0; h < kHalves; ++h)
+    tma_load_5d(smem_q + h * (Cfg::kBlockM * 64), &maps.q, q_full, st.head * int(p.dim) + 64 * h, coord[2], coord[1], coord[0],
+                st.batch);
+  ++q_fill;
+  fwd::KvCursor cur;
+  for (int it = 0; it < n_iter; ++it, ++kv_fill) {
+    if (it > 0) cur.advance(st);
+    const int stage = kv_fill % kStages, parity = (kv_fill / kStages) & 1;
+    const bool spatial = cur.is_spatial(st);
+    int origin[kMaxRank];
+    if (spatial) {
+      cur.origin(p, st, origin);
+#pragma unroll
+      for (int d = 0; d < kMaxRank; ++d) origin[d] = origin[d] * int(p.axis[d].dilation) + st.group[d];
+    }
+    const int first = (it - st.spatial_tiles) * kBlockN;  // extra KV: first token of the tile
+    const int c0 = st.kv_head * int(p.dim);
+    for (int kv = 0; kv < 2; ++kv) {
+      uint64_t* full = kv == 0 ? &k_full[stage] : &v_full[stage];
+      mbar_wait(kv == 0 ? &k_empty[stage] : &v_empty[stage], parity ^ 1);
+      mbar_arrive_expect_tx(full, kKVBytes);
+      T* dst = (kv == 0 ? smem_k : smem_v) + stage * Cfg::kKVElems;
+#pragma unroll
+      for (int h = 0; h < kHalves; ++h) {
+        if (spatial)
+          tma_load_5d(dst + h * (kBlockN * 64), kv == 0 ? &maps.k : &maps.v, full, c0 + 64 * h, origin[2], origin[1], origin[0],
+                      st.batch);
+        else
+          tma_load_3d(dst + h * (kBlockN * 64), kv == 0 ? &maps.extra_k : &maps.extra_v, full, c0 + 64 * h, first, st.batch);
+      }
+    }
+  }
+}
+
+template <class Cfg>
+__global__ void __launch_bounds__(Cfg::kThreads, 1)
+    gna_fwd_ws_kernel(const __grid_constant__ FwdParams p, const __grid_constant__ TmaMaps maps, const int64_t total_tiles,
+                      const int flags) {
+  using T = typename Cfg::Element;
+  using fwd::KvCursor;
+  using fwd::QTileState;
+  constexpr int kStages = Cfg::kStages, kDFrag = Cfg::kHeadDim / 8, kKSteps = kBlockN / 16;
+  extern __shared__ __align__(128) unsigned char smem_raw[];
+  unsigned char* smem_base = smem_raw + ((Cfg::kSmemAlign - smem_addr(smem_raw) % Cfg::kSmemAlign) % Cfg::kSmemAlign);
+  T* smem_q = reinterpret_cast<T*>(smem_base);
+  T* smem_k = smem_q + Cfg::kQElems;
+  T* smem_v = smem_k + kStages * Cfg::kKVElems;
+  uint64_t* q_full = reinterpret_cast<uint64_t*>(smem_v + kStages * Cfg::kKVElems);
+  uint64_t* q_empty = q_full + 1;
+  uint64_t* k_full = q_full + 2;
+  uint64_t* k_empty = k_full + kStages;
+  uint64_t* v_full = k_empty + kStages;
+  uint64_t* v_empty = v_full + kStages;
+  int64_t* k_row_off = reinterpret_cast<int64_t*>(v_empty + kStages);
+  int64_t* v_row_off = k_row_off + kBlockN;
+  uint64_t* col_below = reinterpret_cast<uint64_t*>(v_row_off + kBlockN);  // (3, 65)
+  int* kv_offsets = reinterpret_cast<int*>(col_below + kMaxRank * (kBlockN + 1));
+  int2* row_window_all = reinterpret_cast<int2*>(kv_offsets + kBlockN);  // (2 consumers, 64, 3)
+
+  // Per role (producer, consumer 0, consumer 1): its current Q tile's state, filled by the role's thread 0.
+  __shared__ __align__(16) unsigned char st_raw[3 * sizeof(QTileState)];
+  QTileState* st_all = reinterpret_cast<QTileState*>(st_raw);
+  __shared__ int real_all[3];
+  const int tid = threadIdx.x, wg = tid / 128, wtid = tid % 128, lane = tid % 32;
+  const bool pingpong = flags & kFlagPingPong, tma = flags & kFlagTma;
+
+  // Tile-independent tables and the barriers, once per block.
+  if (tid < kBlockN) {
+    int off[kMaxRank];
+    fwd::tile_row_offsets(tid, p.kv_tile, off);
+    kv_offsets[tid] = fwd::pack_offsets(off);
+    k_row_off[tid] = fwd::kv_row_relative_offset(p, kv_offsets[tid], p.k_step);
+    v_row_off[tid] = fwd::kv_row_relative_offset(p, kv_offsets[tid], p.v_step);
+  }
+  if (tid == 0) {
+    // "full": TMA, one arrive.expect_tx per fill; cp.async, one arrival per producer thread.
+    const int fill_arrivals = tma ? 1 : Cfg::kProducerThreads;
+    mbar_init(q_full, fill_arrivals);
+    mbar_init(q_empty, Cfg::kConsumerWarps);
+    for (int s = 0; s < kStages; ++s) {
+      mbar_init(&k_full[s], fill_arrivals);
+      mbar_init(&v_full[s], fill_arrivals);
+      mbar_init(&k_empty[s], Cfg::kConsumerWarps);
+      mbar_init(&v_empty[s], Cfg::kConsumerWarps);
+    }
+  }
+  __syncthreads();
+  for (int e = tid; e < kMaxRank * (kBlockN + 1); e += Cfg::kThreads) {
+    const int d = e / (kBlockN + 1), v = e % (kBlockN + 1);
+    uint64_t bits = 0;
+    for (int c = 0; c < kBlockN; ++c)
+      if (fwd::unpack_offset(kv_offsets[c], d) < v) bits |= uint64_t(1) << c;
+    col_below[e] = bits;
+  }
+  __syncthreads();
+
+  if (wg == 0) {
+    // ---------------------------------------------------------------- producer
+    setmaxnreg_dec<Cfg::kProducerRegs>();
+    QTileState& st = st_all[0];
+    uint32_t kv_fill = 0, q_fill = 0;
+    for (int64_t tile = blockIdx.x; tile < total_tiles; tile += gridDim.x) {
+      named_bar_sync(kBarProducer, 128);  // every producer thread is done with the previous tile's state
+      if (wtid == 0) real_all[0] = st.init(p, tile);
+      named_bar_sync(kBarProducer, 128);
+      if (!real_all[0]) continue;
+      const int n_iter = st.spatial_tiles + st.extra_tiles;
+      if (tma) {
+        if (wtid == 0) produce_tile_tma<Cfg>(p, maps, st, n_iter, smem_q, smem_k, smem_v, q_full, q_empty, k_full, k_empty,
+                                             v_full, v_empty, q_fill, kv_fill);
+        else kv_fill += n_iter, ++q_fill;
+        continue;
+      }
+      mbar_wait(q_empty, (q_fill & 1) ^ 1);
+      {
+        const int chunk = wtid % Cfg::kChunks;
+#pragma unroll
+        for (int k = 0; k < Cfg::kBlockM / Cfg::kRowsPerPass; ++k) {
+          const int row = wtid / Cfg::kChunks + k * Cfg::kRowsPerPass;
+          const int64_t off = fwd::query_row_offset(p, st, row, st.q_base, p.q_step);
+          const bool valid = off >= 0 && chunk * 8 < p.dim;
+          const T* src = static_cast<const T*>(p.q) + (valid ? off + chunk * 8 : 0);
+          cp_async_16(smem_addr(smem_q + Cfg::template smem_offset<Cfg::kBlockM>(row, chunk)), src, valid);
+        }
+      }
+      mbar_arrive_on_cp_async(q_full);
+      ++q_fill;
+      KvCursor cur;
+      for (int it = 0; it < n_iter; ++it, ++kv_fill) {
+        if (it > 0) cur.advance(st);
+        const int stage = kv_fill % kStages, parity = (kv_fill / kStages) & 1;
+        mbar_wait(&k_empty[stage], parity ^ 1);
+        fwd::load_kv_tile<Cfg>(p, st, cur, p.k, st.k_base, p.k_step, k_row_off, p.extra_k, st.extra_k_base,
+                               p.extra_k_stride[1], smem_k + stage * Cfg::kKVElems, kv_offsets);
+        mbar_arrive_on_cp_async(&k_full[stage]);
+        mbar_wait(&v_empty[stage], parity ^ 1);
+        fwd::load_kv_tile<Cfg>(p, st, cur, p.v, st.v_base, p.v_step, v_row_off, p.extra_v, st.extra_v_base,
+                               p.extra_v_stride[1], smem_v + stage * Cfg::kKVElems, kv_offsets);
+        mbar_arrive_on_cp_async(&v_full[stage]);
+      }
+    }
+    cp_async_wait<0>();  // no copy outlives its issuing thread
+    return;
+  }
+
+  // ------------------------------------------------------------------ consumers
+  setmaxnreg_inc<Cfg::kConsumerRegs>();
+  const int c = wg - 1;
+  const int warp_row = c * 64 + (wtid / 32) * 16;  // first Q row of this warp
+  QTileState& st = st_all[wg];
+  int2* row_window = row_window_all + c * 64 * kMaxRank;
+  const int bar_self = kBarConsumer + c;
+  uint32_t kv_read = 0, q_read = 0;
+  if (pingpong && c == 1) named_bar_arrive(kBarTurn + 0, 256);  // consumer 0 issues first
+
+  for (int64_t tile = blockIdx.x; tile < total_tiles; tile += gridDim.x) {
+    named_bar_sync(bar_self, 128);
+    if (wtid == 0) real_all[wg] = st.init(p, tile);
+    named_bar_sync(bar_self, 128);
+    if (!real_all[wg]) continue;
+    const int n_iter = st.spatial_tiles + st.extra_tiles;
+    bool all_full = st.extra_tiles * int64_t(kBlockN) == p.extra_kv;
+#pragma unroll
+    for (int d = 0; d < kMaxRank; ++d) all_full = all_full && st.full_hi[d] - st.full_lo[d] == st.box_count[d];
+    if (!all_full) {
+      // Per query row of this consumer, per axis: its group-local key window (padding rows: empty).
+      if (wtid < 64) {
+        int off[kMaxRank];
+        fwd::tile_row_offsets(c * 64 + wtid, p.q_tile, off);
+#pragma unroll
+        for (int d = 0; d < kMaxRank; ++d) {
+          const int q = st.q_origin[d] + off[d];
+          const na::Range w = q < st.extent[d] ? na::window_in(q, st.axis[d]) : na::Range{0, 0};
+          row_window[wtid * kMaxRank + d] = make_int2(static_cast<int>(w.start), static_cast<int>(w.end));
+        }
+      }
+      named_bar_sync(bar_self, 128);
+    }
+    const int2* warp_windows = row_window + (warp_row - c * 64) * kMaxRank;
+
+    float acc_o[1][kDFrag][4];
+#pragma unroll
+    for (int j = 0; j < kDFrag; ++j)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) acc_o[0][j][e] = 0.f;
+    float row_max[1][2] = {{-INFINITY, -INFINITY}}, row_sum[1][2] = {{0.f, 0.f}}, alpha[1][2];
+    float s[1][fwd::kNFrag][4];
+    uint32_t pa[kKSteps][4];
+    KvCursor cur;
+    // Mask (partial tiles only) and softmax of S for KV tile `it` (the cursor's tile).
+    auto mask_softmax = [&](int it) {
+      if (cur.is_spatial(st)) {
+        int origin[kMaxRank];
+        if (!cur.origin(p, st, origin)) fwd::mask_spatial<1>(s, warp_windows, col_below, origin, p.kv_tile, lane);
+      } else if (int64_t(it - st.spatial_tiles + 1) * kBlockN > p.extra_kv) {
+        fwd::mask_extra<1>(s, int64_t(it - st.spatial_tiles) * kBlockN, p.extra_kv, lane);
+      }
+      fwd::softmax_step<1>(s, row_max, row_sum, alpha, p.scale_log2);
+    };
+    auto fence_s = [&] {
+#pragma unroll
+      for (int j = 0; j < fwd::kNFrag; ++j)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) wgmma_fence_operand(s[0][j][e]);
+    };
+    auto fence_o = [&] {
+#pragma unroll
+      for (int j = 0; j < kDFrag; ++j)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) wgmma_fence_operand(acc_o[0][j][e]);
+#pragma unroll
+      for (int k = 0; k < kKSteps; ++k)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) wgmma_fence_operand(pa[k][e]);
+    };
+
+    mbar_wait(q_full, q_read & 1);
+    {  // KV tile 0: S_0 and its softmax
+      const int stage = kv_read % kStages;
+      mbar_wait(&k_full[stage], (kv_read / kStages) & 1);
+      if (!tma) fence_proxy_async();
+      Cfg::qk_issue(s, smem_q, smem_k + stage * Cfg::kKVElems, c * 64);
+      wgmma_wait<0>();
+      fence_s();
+      if (lane == 0) {
+        mbar_arrive(&k_empty[stage]);
+        if (n_iter == 1) mbar_arrive(q_empty);
+      }
+      mask_softmax(0);
+      Cfg::pack_p(pa, s);
+    }
+    for (int it = 1; it < n_iter; ++it) {
+      cur.advance(st);
+      const uint32_t fill = kv_read + it;
+      const int stage = fill % kStages, prev = (fill - 1) % kStages;
+      mbar_wait(&k_full[stage], (fill / kStages) & 1);
+      mbar_wait(&v_full[prev], ((fill - 1) / kStages) & 1);
+      if (!tma) fence_proxy_async();
+      if (pingpong) named_bar_sync(kBarTurn + c, 256);
+      Cfg::qk_issue(s, smem_q, smem_k + stage * Cfg::kKVElems, c * 64);  // S_j
+      Cfg::pv_issue(acc_o, pa, smem_v + prev * Cfg::kKVElems);         // O += P_{j-1} V_{j-1}
+      if (pingpong) named_bar_arrive(kBarTurn + 1 - c, 256);
+      wgmma_wait<1>();  // S_j has landed; the PV GEMM may still run
+      fence_s();
+      if (lane == 0) {
+        mbar_arrive(&k_empty[stage]);
+        if (it == n_iter - 1) mbar_arrive(q_empty);
+      }
+      mask_softmax(it);
+      wgmma_wait<0>();
+      fence_o();
+      if (lane == 0) mbar_arrive(&v_empty[prev]);
+      fwd::rescale_o<1, kDFrag>(acc_o, alpha);
+      Cfg::pack_p(pa, s);
+    }
+    {  // the last PV
+      const uint32_t fill = kv_read + n_iter - 1;
+      const int stage = fill % kStages;
+      mbar_wait(&v_full[stage], (fill / kStages) & 1);
+      if (!tma) fence_proxy_async();
+      Cfg::pv_issue(acc_o, pa, smem_v + stage * Cfg::kKVElems);
+      wgmma_wait<0>();
+      fence_o();
+      if (lane == 0) mbar_arrive(&v_empty[stage]);
+    }
+    kv_read += n_iter;
+    ++q_read;
+
+    // Epilogue: normalise and store this thread's two rows in place (4-byte stores of adjacent columns;
+    // padding rows and columns past `dim` are never written), LSE from the quad leader.
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+      const float l = fwd::quad_row_sum(row_sum[0][i]);
+      const float inv = l > 0.f ? 1.f / l : 0.f;
+      const int row = warp_row + lane / 4 + 8 * i;
+      const int64_t off = fwd::query_row_offset(p, st, row, st.o_base, p.o_step);
+      if (off < 0) continue;
+      T* dst = static_cast<T*>(p.o) + off;
+#pragma unroll
+      for (int j = 0; j < kDFrag; ++j) {
+        const int col = j * 8 + (lane % 4) * 2;
+        if (col < p.dim) *reinterpret_cast<uint32_t*>(dst + col) = pack2<T>(acc_o[0][j][2 * i] * inv, acc_o[0][j][2 * i + 1] * inv);
+      }
+      if (p.lse != nullptr && lane % 4 == 0)
+        p.lse[fwd::query_row_offset(p, st, row, st.lse_base, p.lse_step)] = fwd::row_lse(row_max[0][i], l);
+    }
+  }
+  if (pingpong && c == 0) named_bar_sync(kBarTurn + 0, 256);  // consume consumer 1's last hand-over
+}
+
+}  // namespace gna::cuda::sm90

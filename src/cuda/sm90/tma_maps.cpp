@@ -1,0 +1,93 @@
+// src/cuda/sm90/tma_maps.cpp -- layer: cuda/sm90 (host). Builds the TMA tensor maps of tma_maps.hpp with
+// the driver's cuTensorMapEncodeTiled, reached through the runtime's entry-point query (no libcuda link).
+#include "cuda/sm90/tma_maps.hpp"
+
+#include <cuda_runtime.h>
+#include <cudaTypedefs.h>
+
+#include <cstdint>
+
+namespace gna::cuda::sm90 {
+namespace {
+
+PFN_cuTensorMapEncodeTiled_v12000 encoder() {
+  static PFN_cuTensorMapEncodeTiled_v12000 fn = [] {
+    void* ptr = nullptr;
+    cudaDriverEntryPointQueryResult status{};
+    if (cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &ptr, 12000, cudaEnableDefault, &status) != cudaSuccess ||
+        status != cudaDriverEntryPointSuccess)
+      ptr = nullptr;
+    return reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(ptr);
+  }();
+  return fn;
+}
+
+bool aligned16(const void* ptr) { return reinterpret_cast<uintptr_t>(ptr) % 16 == 0; }
+
+// Byte stride of a dimension for the map: a size-1 dimension's stride is never used, so any legal value
+// (a multiple of 16 below 2^40) stands in for it.
+uint64_t dim_stride(int64_t elems, int64_t extent, uint64_t fallback) {
+  return extent == 1 ? fallback : static_cast<uint64_t>(elems) * 2;
+}
+
+// (H*D, X2, X1, X0, B) map of a Q/K/V tensor with `tile` boxes (tile * dilation elements traversed).
+std::string encode_tokens(CUtensorMap& map, const FwdParams& p, const void* data, const int64_t (&stride)[5], int64_t heads,
+                          const int (&tile)[kMaxRank], bool bf16, const char* name) {
+  const std::string what = std::string(name) + ": ";
+  if (!aligned16(data)) return what + "pointer not 16-byte aligned";
+  if (stride[4] != p.dim) return what + "heads not contiguous (head stride != head dim)";
+  const uint64_t row = static_cast<uint64_t>(heads * p.dim) * 2;
+  cuuint64_t dims[5] = {static_cast<cuuint64_t>(heads * p.dim), static_cast<cuuint64_t>(p.axis[2].extent),
+                        static_cast<cuuint64_t>(p.axis[1].extent), static_cast<cuuint64_t>(p.axis[0].extent),
+                        static_cast<cuuint64_t>(p.batch)};
+  cuuint64_t strides[4] = {dim_stride(stride[3], p.axis[2].extent, row), dim_stride(stride[2], p.axis[1].extent, row),
+                           dim_stride(stride[1], p.axis[0].extent, row), dim_stride(stride[0], p.batch, row)};
+  cuuint32_t box[5] = {64, 1, 1, 1, 1}, estride[5] = {1, 1, 1, 1, 1};
+  for (int d = 0; d < kMaxRank; ++d) {
+    const int64_t dil = p.axis[d].dilation;
+    if (dil > 8) return what + "dilation above 8 (the TMA element-stride limit)";
+    if (tile[d] * dil > 256) return what + "tile extent x dilation above 256 (the TMA box limit)";
+    box[3 - d] = static_cast<cuuint32_t>(tile[d] * dil);
+    estride[3 - d] = static_cast<cuuint32_t>(dil);
+  }
+  for (uint64_t s : strides)
+    if (s % 16 != 0 || s >= (uint64_t(1) << 40)) return what + "a token stride is not a multiple of 16 bytes";
+  const CUresult r = encoder()(&map, bf16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 5,
+                               const_cast<void*>(data), dims, strides, box, estride, CU_TENSOR_MAP_INTERLEAVE_NONE,
+                               CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  return r == CUDA_SUCCESS ? "" : what + "cuTensorMapEncodeTiled failed (" + std::to_string(static_cast<int>(r)) + ")";
+}
+
+// (Hkv*D, Nx, B) map of an extra K/V tensor with (64, 64, 1) boxes.
+std::string encode_extra(CUtensorMap& map, const FwdParams& p, const void* data, const int64_t (&stride)[3], bool bf16,
+                         const char* name) {
+  const std::string what = std::string(name) + ": ";
+  if (!aligned16(data)) return what + "pointer not 16-byte aligned";
+  if (stride[2] != p.dim) return what + "heads not contiguous (head stride != head dim)";
+  const uint64_t row = static_cast<uint64_t>(p.kv_heads * p.dim) * 2;
+  cuuint64_t dims[3] = {static_cast<cuuint64_t>(p.kv_heads * p.dim), static_cast<cuuint64_t>(p.extra_kv),
+                        static_cast<cuuint64_t>(p.batch)};
+  cuuint64_t strides[2] = {dim_stride(stride[1], p.extra_kv, row), dim_stride(stride[0], p.batch, row)};
+  for (uint64_t s : strides)
+    if (s % 16 != 0 || s >= (uint64_t(1) << 40)) return what + "a token stride is not a multiple of 16 bytes";
+  cuuint32_t box[3] = {64, static_cast<cuuint32_t>(kBlockN), 1}, estride[3] = {1, 1, 1};
+  const CUresult r = encoder()(&map, bf16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 3,
+                               const_cast<void*>(data), dims, strides, box, estride, CU_TENSOR_MAP_INTERLEAVE_NONE,
+                               CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  return r == CUDA_SUCCESS ? "" : what + "cuTensorMapEncodeTiled failed (" + std::to_string(static_cast<int>(r)) + ")";
+}
+
+}  // namespace
+
+std::string make_tma_maps(const FwdParams& p, bool bf16, int head_dim, TmaMaps& maps) {
+  if (encoder() == nullptr) return "the driver has no cuTensorMapEncodeTiled";
+  if (p.dim != head_dim) return "head dim below the kernel's bucket (the box would read the next head)";
+  std::string why = encode_tokens(maps.q, p, p.q, p.q_stride, p.heads, p.q_tile, bf16, "q");
+  if (why.empty()) why = encode_tokens(maps.k, p, p.k, p.k_stride, p.kv_heads, p.kv_tile, bf16, "k");
+  if (why.empty()) why = encode_tokens(maps.v, p, p.v, p.v_stride, p.kv_heads, p.kv_tile, bf16, "v");
+  if (why.empty() && p.extra_kv > 0) why = encode_extra(maps.extra_k, p, p.extra_k, p.extra_k_stride, bf16, "extra_k");
+  if (why.empty() && p.extra_kv > 0) why = encode_extra(maps.extra_v, p, p.extra_v, p.extra_v_stride, bf16, "extra_v");
+  return why;
+}
+
+}  // namespace gna::cuda::sm90
