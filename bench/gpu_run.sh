@@ -2,7 +2,8 @@
 # bench/gpu_run.sh -- one call on the GPU machine: build every CUDA instance with all cores, run the GPU
 # tests against the reference, compute-sanitizer on a subset, check the SASS, time every preset with
 # `gna bench` and the peers (shared/tools/peer_bench.py) in the same call. Logs go to $OUT (or ./gpu-out).
-#   usage: bash bench/gpu_run.sh [quick|full|peers]  (quick: no peers; peers: only the peers)
+#   usage: bash bench/gpu_run.sh [quick|full|bench|peers]
+#     quick: no peers; bench: ours and the peers, no tests; peers: only the peers
 set -uo pipefail
 MODE=${1:-full}
 OUT=${OUT:-$PWD/gpu-out}
@@ -34,13 +35,15 @@ log "SASS check (HMMA / LDSM / LDGSTS: sm80; HGMMA, SYNCS (mbarrier), USETMAXREG
 cuobjdump --dump-sass build-gpu/tools/cli/gna 2>/dev/null | grep -oE "HMMA|HGMMA|LDSM|LDGSTS|UTMALDG|WARPGROUP.DEPBAR|WARPGROUP.ARRIVE|USETMAXREG[.A-Z]*|SYNCS.ARRIVE[.A-Z0-9]*" | sort | uniq -c | tee -a "$OUT/summary.txt"
 grep -E "C7510|C7508|wgmma.*serializ" "$OUT/build.log" | head -5 | tee -a "$OUT/summary.txt"
 
+if [ "$MODE" != bench ]; then
 log "GPU tests"
-GNA_TEST_RANDOM_CASES=${GNA_TEST_RANDOM_CASES:-200} timeout 300 ./build-gpu/tests/cuda/test_cuda_forward 2>&1 | tee "$OUT/test_cuda.log" | grep -E "FAIL|PASSED|SKIPPED|cases checked|SEED" | head -60
+GNA_TEST_RANDOM_CASES=${GNA_TEST_RANDOM_CASES:-200} timeout 200 ./build-gpu/tests/cuda/test_cuda_forward 2>&1 | tee "$OUT/test_cuda.log" | grep -E "FAIL|PASSED|SKIPPED|cases checked|SEED" | head -60
 
-# The sm90 kernel's other paths (src/cuda/sm90/fwd_launch.cuh switches): cp.async producer, no ping-pong.
-for v in GNA_SM90_TMA=0 GNA_SM90_PINGPONG=0; do
+# The sm90 backend's other paths (src/cuda/sm90/fwd_launch.cuh switches): the shared kernel for every
+# case, and the warp-specialized kernel with consumer ping-pong.
+for v in GNA_SM90_KERNEL=classic GNA_SM90_PINGPONG=1; do
   log "GPU tests, sm90 with $v"
-  env "$v" GNA_TEST_RANDOM_CASES=100 timeout 300 ./build-gpu/tests/cuda/test_cuda_forward --gtest_filter='Sm90*' 2>&1 |
+  env "$v" GNA_TEST_RANDOM_CASES=100 timeout 120 ./build-gpu/tests/cuda/test_cuda_forward --gtest_filter='Sm90*' 2>&1 |
     tee "$OUT/test_cuda_${v%%=*}.log" | grep -E "FAIL|PASSED|SKIPPED|cases checked|SEED" | head -20
 done
 
@@ -60,6 +63,8 @@ GNA_C_LIBRARY=$PWD/build-gpu/src/capi/libgna_c.so PYTHONPATH=$PWD/python:$PWD/te
   timeout 300 python3 -m pytest -q -p no:cacheprovider tests/python/test_cuda.py tests/python/test_torch_ops.py \
   >"$OUT/pytest_cuda.log" 2>&1; echo "pytest rc=$?" | tee -a "$OUT/summary.txt"; tail -4 "$OUT/pytest_cuda.log"
 
+fi
+
 log "gna bench (all presets, each CUDA backend)"
 for b in ${GNA_BENCH_BACKENDS:-sm90 sm80}; do
   ./build-gpu/tools/cli/gna bench --preset all --backend "$b" --json "$OUT/ours.jsonl" 2>&1 | tee -a "$OUT/summary.txt"
@@ -70,5 +75,5 @@ for v in ${GNA_SM90_VARIANTS:-}; do
   env "$v" ./build-gpu/tools/cli/gna bench --preset all --backend sm90 --json "$OUT/ours-$v.jsonl" 2>&1 | tee -a "$OUT/summary.txt"
 done
 
-if [ "$MODE" = full ]; then run_peers; fi
+if [ "$MODE" = full ] || [ "$MODE" = bench ]; then run_peers; fi
 log "done on $DEV"

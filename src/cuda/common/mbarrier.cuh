@@ -1,6 +1,6 @@
 // src/cuda/common/mbarrier.cuh -- layer: cuda/common. Thin PTX wrappers (sm_90) for the warp-specialized
-// pipeline: shared-memory mbarriers (init, parity wait, arrive, arrive-on-cp.async-completion), named
-// barriers (bar.sync / bar.arrive over a subset of warps), the async-proxy fence and setmaxnreg.
+// pipeline: shared-memory mbarriers (init, parity wait, arrive), named barriers (bar.sync / bar.arrive
+// over a subset of warps) and setmaxnreg. TMA arrivals with a byte count are in tma.cuh.
 //
 // Phase convention: a consumer waits for parity (n & 1) of fill n of a slot; a producer waits on the
 // slot's "empty" barrier with the opposite parity, which a fresh barrier satisfies at once.
@@ -33,14 +33,6 @@ __device__ __forceinline__ void mbar_wait(uint64_t* bar, int parity) {
 __device__ __forceinline__ void mbar_arrive(uint64_t* bar) {
   asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(smem_addr(bar)) : "memory");
 }
-// Arrive once every cp.async this thread issued so far has landed. The arrival is counted in the
-// barrier's initial count (noinc).
-__device__ __forceinline__ void mbar_arrive_on_cp_async(uint64_t* bar) {
-  asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];\n" ::"r"(smem_addr(bar)) : "memory");
-}
-// Orders this thread's generic-proxy view of shared memory before its later async-proxy accesses (wgmma).
-__device__ __forceinline__ void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
-
 __device__ __forceinline__ void named_bar_sync(int id, int threads) {
   asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
 }

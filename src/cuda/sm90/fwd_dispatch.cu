@@ -18,11 +18,16 @@ bool instance_compiled(DType dtype, int bucket) {
 #endif
 }
 
+// The larger of the two kernels' needs (the launcher picks one per problem); 16-bit types share sizes.
+template <int D>
+size_t smem_both() {
+  return std::max(ws_smem_bytes<WsConfig<__nv_bfloat16, D>>(), fwd::smem_bytes<FwdConfig<__nv_bfloat16, D>>());
+}
 size_t smem_bytes(int bucket) {
-  switch (bucket) {  // the element type does not change the size (both are 16-bit)
-    case 64: return ws_smem_bytes<WsConfig<__nv_bfloat16, 64>>();
-    case 128: return ws_smem_bytes<WsConfig<__nv_bfloat16, 128>>();
-    default: return ws_smem_bytes<WsConfig<__nv_bfloat16, 256>>();
+  switch (bucket) {
+    case 64: return smem_both<64>();
+    case 128: return smem_both<128>();
+    default: return smem_both<256>();
   }
 }
 

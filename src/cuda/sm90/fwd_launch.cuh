@@ -2,12 +2,13 @@
 // persistent forward (fwd_ws_kernel.cuh: one resident block per SM, grid = min(Q tiles, SMs)) on the
 // caller's stream. Included only by the generated instance files and the dispatcher (sm_90a only).
 //
-// Loads use TMA when tma_maps.hpp can describe the problem (head dim = bucket, contiguous heads, 16-byte
-// strides, dilation <= 8), else cp.async from the producer warpgroup.
+// The warp-specialized kernel loads with TMA, so it runs when tma_maps.hpp can describe the problem (head
+// dim = bucket, contiguous heads, 16-byte strides, dilation <= 8, boxes <= 256). Every other problem runs
+// the shared non-specialized kernel (fwd_kernel.cuh, cp.async loads) with the same wgmma policy. (A
+// cp.async producer warpgroup inside the specialized kernel measured 1.9x slower than that kernel on H100.)
 //
-// Environment (measurement switches, read once per process): GNA_SM90_TMA=0 forces the cp.async
-// producer; GNA_SM90_PINGPONG=0 turns off the consumer ping-pong; GNA_SM90_KERNEL=classic runs the shared
-// non-specialized kernel (fwd_kernel.cuh) with the same wgmma policy instead, for A/B timing.
+// Environment (measurement switches, read once per process): GNA_SM90_KERNEL=classic always runs the
+// shared kernel (A/B timing, and tests of that path); GNA_SM90_PINGPONG=1 turns on the consumer ping-pong.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -41,39 +42,34 @@ inline bool classic_kernel() {
   return classic;
 }
 inline bool pingpong_enabled() {
-  static const bool on = env_flag("GNA_SM90_PINGPONG", true);
-  return on;
-}
-inline bool tma_enabled() {
-  static const bool on = env_flag("GNA_SM90_TMA", true);
+  static const bool on = env_flag("GNA_SM90_PINGPONG", false);  // off: measured 1-2% slower on H100
   return on;
 }
 
 template <class T, int HEAD_DIM>
 void launch_fwd(const FwdParams& p, cudaStream_t stream) {
   const int64_t tiles = p.q_tiles_total * p.batch * p.heads;
-  if (classic_kernel()) {
-    using Cfg = FwdConfig<T, HEAD_DIM>;
-    auto kernel = fwd::gna_fwd_kernel<Cfg>;
-    constexpr size_t kSmem = fwd::smem_bytes<Cfg>();
+  TmaMaps maps{};
+  if (!classic_kernel() && make_tma_maps(p, std::is_same_v<T, __nv_bfloat16>, HEAD_DIM, maps).empty()) {
+    using Cfg = WsConfig<T, HEAD_DIM>;
+    auto kernel = gna_fwd_ws_kernel<Cfg>;
+    constexpr size_t kSmem = ws_smem_bytes<Cfg>();
     GNA_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(kSmem)));
-    kernel<<<dim3(static_cast<unsigned>(tiles)), dim3(Cfg::kThreads), kSmem, stream>>>(p);
-    GNA_CUDA_CHECK_LAUNCH("gna_fwd_kernel<sm90>");
+    int device = 0, sms = 0;
+    GNA_CUDA_CHECK(cudaGetDevice(&device));
+    GNA_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+    const int64_t grid = std::min<int64_t>(tiles, sms);
+    kernel<<<dim3(static_cast<unsigned>(grid)), dim3(Cfg::kThreads), kSmem, stream>>>(p, maps, tiles,
+                                                                                        pingpong_enabled() ? kFlagPingPong : 0);
+    GNA_CUDA_CHECK_LAUNCH("gna_fwd_ws_kernel<sm90>");
     return;
   }
-  using Cfg = WsConfig<T, HEAD_DIM>;
-  auto kernel = gna_fwd_ws_kernel<Cfg>;
-  constexpr size_t kSmem = ws_smem_bytes<Cfg>();
+  using Cfg = FwdConfig<T, HEAD_DIM>;
+  auto kernel = fwd::gna_fwd_kernel<Cfg>;
+  constexpr size_t kSmem = fwd::smem_bytes<Cfg>();
   GNA_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(kSmem)));
-  int device = 0, sms = 0;
-  GNA_CUDA_CHECK(cudaGetDevice(&device));
-  GNA_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
-  const int64_t grid = std::min<int64_t>(tiles, sms);
-  TmaMaps maps{};
-  const bool tma = tma_enabled() && make_tma_maps(p, std::is_same_v<T, __nv_bfloat16>, HEAD_DIM, maps).empty();
-  const int flags = (pingpong_enabled() ? kFlagPingPong : 0) | (tma ? kFlagTma : 0);
-  kernel<<<dim3(static_cast<unsigned>(grid)), dim3(Cfg::kThreads), kSmem, stream>>>(p, maps, tiles, flags);
-  GNA_CUDA_CHECK_LAUNCH("gna_fwd_ws_kernel<sm90>");
+  kernel<<<dim3(static_cast<unsigned>(tiles)), dim3(Cfg::kThreads), kSmem, stream>>>(p);
+  GNA_CUDA_CHECK_LAUNCH("gna_fwd_kernel<sm90>");
 }
 
 }  // namespace gna::cuda::sm90

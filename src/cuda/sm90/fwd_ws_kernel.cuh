@@ -1,22 +1,21 @@
 // src/cuda/sm90/fwd_ws_kernel.cuh -- layer: cuda/sm90 forward kernel. The warp-specialized, persistent
 // Hopper GNA forward (FlashAttention-3 structure) on the shared pieces of src/cuda/fwd/ (tile state, KV
-// cursor, in-place loaders, mask and softmax) and the wgmma GEMMs of sm90/fwd_config.cuh.
+// cursor, mask and softmax) and the wgmma GEMMs of sm90/fwd_config.cuh.
 //
 // A block of 3 warpgroups stays resident (one per SM; grid = min(tiles, SMs)) and walks the Q tiles
 // blockIdx.x, blockIdx.x + gridDim.x, ... Roles:
-//   warpgroup 0, producer (setmaxnreg.dec): per tile, loads Q, then each KV tile of the box and the extra
-//     KV tiles, K and V separately, into a kStages-deep ring. Loads are in-place cp.async (any strides,
-//     dilation as address arithmetic, padding zero-filled); each fill completes on a "full" mbarrier via
-//     cp.async.mbarrier.arrive.noinc. It waits on the slot's "empty" mbarrier before refilling it.
+//   warpgroup 0, producer (setmaxnreg.dec): one thread issues, per tile, the TMA loads of Q, then of K and V
+//     for each KV tile of the box and the extra KV tiles into a kStages-deep ring, in place from the user's
+//     layout (tma_maps.hpp: dilation by element strides, padding by out-of-bounds zero fill). Each fill
+//     completes on its "full" mbarrier (expect_tx); a slot is refilled after its "empty" barrier.
 //   warpgroups 1, 2, consumers (setmaxnreg.inc): query rows [64c, 64c + 64) of the tile. Per KV tile j they
 //     issue S_j = Q K_j^T and O += P_{j-1} V_{j-1} back to back, then run the mask and softmax of S_j while
 //     the PV GEMM runs (intra-warpgroup overlap), rescale O once it lands and release the K/V slots
-//     (one arrive per warp on the "empty" barrier). With `pingpong`, two named barriers alternate the GEMM
-//     issue between the two consumers, so one's softmax runs under the other's GEMMs.
+//     (one arrive per warp on the "empty" barrier). With `pingpong` (off by default: measured 1-2% slower
+//     on every preset), two named barriers alternate the GEMM issue between the two consumers.
 // Q is released (q_empty) after the tile's last S GEMM, so the producer loads the next Q during the last
 // PV and the epilogue. The epilogue stores O (and LSE) from registers straight to the user's layout.
-// Consumers pass fence.proxy.async after each "full" wait: cp.async writes are generic-proxy, wgmma
-// reads are async-proxy.
+// Problems TMA cannot describe run the shared kernel of fwd_kernel.cuh instead (sm90/fwd_launch.cuh).
 #pragma once
 
 #include <cmath>
@@ -38,25 +37,22 @@ struct WsConfig : FwdConfig<T, HEAD_DIM> {
   static constexpr int kThreads = 384;  // producer warpgroup + 2 consumer warpgroups
   static constexpr int kProducerThreads = 128;
   static constexpr int kConsumerWarps = 8;
-  static constexpr int kRowsPerPass = kProducerThreads / (HEAD_DIM / 8);  // loader rows per pass
   static constexpr int kStages = HEAD_DIM <= 128 ? 4 : 2;                 // K/V ring depth
   static constexpr int kProducerRegs = 56, kConsumerRegs = 224;           // 128 * (56 + 2 * 224) <= 64K
-  static_assert(kBlockN % kRowsPerPass == 0 && FwdConfig<T, HEAD_DIM>::kBlockM % kRowsPerPass == 0,
-                "loaders cover whole tiles");
 };
 
-// Dynamic shared memory: alignment slack, Q, the K and V rings, the mbarriers, per KV-tile row the
-// relative element offsets in K and V, the column prefix masks (3, 65), the packed per-axis offsets (64),
-// and per consumer the query rows' windows (64, 3) as int2.
+// Dynamic shared memory: alignment slack, Q, the K and V rings, the mbarriers, the column prefix masks
+// (3, 65), the packed per-axis offsets of the KV-tile rows (64), and per consumer the query rows' windows
+// (64, 3) as int2.
 template <class Cfg>
 constexpr size_t ws_smem_bytes() {
   return Cfg::kSmemAlign + sizeof(typename Cfg::Element) * (size_t(Cfg::kQElems) + 2 * Cfg::kStages * size_t(Cfg::kKVElems)) +
-         sizeof(uint64_t) * (2 + 4 * Cfg::kStages) + 2 * sizeof(int64_t) * kBlockN + sizeof(uint64_t) * kMaxRank * (kBlockN + 1) +
+         sizeof(uint64_t) * (2 + 4 * Cfg::kStages) + sizeof(uint64_t) * kMaxRank * (kBlockN + 1) +
          sizeof(int) * kBlockN + sizeof(int2) * Cfg::kBlockM * kMaxRank;
 }
 
 // Kernel flags (block-uniform run-time switches).
-constexpr int kFlagPingPong = 1, kFlagTma = 2;
+constexpr int kFlagPingPong = 1;
 
 // Named barriers (0 is __syncthreads): 1 producer warpgroup, 2 + c consumer c, 4 + c consumer c's GEMM turn.
 constexpr int kBarProducer = 1, kBarConsumer = 2, kBarTurn = 4;
@@ -131,9 +127,7 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
   uint64_t* k_empty = k_full + kStages;
   uint64_t* v_full = k_empty + kStages;
   uint64_t* v_empty = v_full + kStages;
-  int64_t* k_row_off = reinterpret_cast<int64_t*>(v_empty + kStages);
-  int64_t* v_row_off = k_row_off + kBlockN;
-  uint64_t* col_below = reinterpret_cast<uint64_t*>(v_row_off + kBlockN);  // (3, 65)
+  uint64_t* col_below = v_empty + kStages;  // (3, 65)
   int* kv_offsets = reinterpret_cast<int*>(col_below + kMaxRank * (kBlockN + 1));
   int2* row_window_all = reinterpret_cast<int2*>(kv_offsets + kBlockN);  // (2 consumers, 64, 3)
 
@@ -142,24 +136,21 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
   QTileState* st_all = reinterpret_cast<QTileState*>(st_raw);
   __shared__ int real_all[3];
   const int tid = threadIdx.x, wg = tid / 128, wtid = tid % 128, lane = tid % 32;
-  const bool pingpong = flags & kFlagPingPong, tma = flags & kFlagTma;
+  const bool pingpong = flags & kFlagPingPong;
 
   // Tile-independent tables and the barriers, once per block.
   if (tid < kBlockN) {
     int off[kMaxRank];
     fwd::tile_row_offsets(tid, p.kv_tile, off);
     kv_offsets[tid] = fwd::pack_offsets(off);
-    k_row_off[tid] = fwd::kv_row_relative_offset(p, kv_offsets[tid], p.k_step);
-    v_row_off[tid] = fwd::kv_row_relative_offset(p, kv_offsets[tid], p.v_step);
   }
   if (tid == 0) {
-    // "full": TMA, one arrive.expect_tx per fill; cp.async, one arrival per producer thread.
-    const int fill_arrivals = tma ? 1 : Cfg::kProducerThreads;
-    mbar_init(q_full, fill_arrivals);
+    // "full": one arrive.expect_tx per fill (the producer thread); "empty": one arrival per consumer warp.
+    mbar_init(q_full, 1);
     mbar_init(q_empty, Cfg::kConsumerWarps);
     for (int s = 0; s < kStages; ++s) {
-      mbar_init(&k_full[s], fill_arrivals);
-      mbar_init(&v_full[s], fill_arrivals);
+      mbar_init(&k_full[s], 1);
+      mbar_init(&v_full[s], 1);
       mbar_init(&k_empty[s], Cfg::kConsumerWarps);
       mbar_init(&v_empty[s], Cfg::kConsumerWarps);
     }
@@ -184,42 +175,10 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
       if (wtid == 0) real_all[0] = st.init(p, tile);
       named_bar_sync(kBarProducer, 128);
       if (!real_all[0]) continue;
-      const int n_iter = st.spatial_tiles + st.extra_tiles;
-      if (tma) {
-        if (wtid == 0) produce_tile_tma<Cfg>(p, maps, st, n_iter, smem_q, smem_k, smem_v, q_full, q_empty, k_full, k_empty,
-                                             v_full, v_empty, q_fill, kv_fill);
-        else kv_fill += n_iter, ++q_fill;
-        continue;
-      }
-      mbar_wait(q_empty, (q_fill & 1) ^ 1);
-      {
-        const int chunk = wtid % Cfg::kChunks;
-#pragma unroll
-        for (int k = 0; k < Cfg::kBlockM / Cfg::kRowsPerPass; ++k) {
-          const int row = wtid / Cfg::kChunks + k * Cfg::kRowsPerPass;
-          const int64_t off = fwd::query_row_offset(p, st, row, st.q_base, p.q_step);
-          const bool valid = off >= 0 && chunk * 8 < p.dim;
-          const T* src = static_cast<const T*>(p.q) + (valid ? off + chunk * 8 : 0);
-          cp_async_16(smem_addr(smem_q + Cfg::template smem_offset<Cfg::kBlockM>(row, chunk)), src, valid);
-        }
-      }
-      mbar_arrive_on_cp_async(q_full);
-      ++q_fill;
-      KvCursor cur;
-      for (int it = 0; it < n_iter; ++it, ++kv_fill) {
-        if (it > 0) cur.advance(st);
-        const int stage = kv_fill % kStages, parity = (kv_fill / kStages) & 1;
-        mbar_wait(&k_empty[stage], parity ^ 1);
-        fwd::load_kv_tile<Cfg>(p, st, cur, p.k, st.k_base, p.k_step, k_row_off, p.extra_k, st.extra_k_base,
-                               p.extra_k_stride[1], smem_k + stage * Cfg::kKVElems, kv_offsets);
-        mbar_arrive_on_cp_async(&k_full[stage]);
-        mbar_wait(&v_empty[stage], parity ^ 1);
-        fwd::load_kv_tile<Cfg>(p, st, cur, p.v, st.v_base, p.v_step, v_row_off, p.extra_v, st.extra_v_base,
-                               p.extra_v_stride[1], smem_v + stage * Cfg::kKVElems, kv_offsets);
-        mbar_arrive_on_cp_async(&v_full[stage]);
-      }
+      if (wtid == 0)
+        produce_tile_tma<Cfg>(p, maps, st, st.spatial_tiles + st.extra_tiles, smem_q, smem_k, smem_v, q_full, q_empty, k_full,
+                              k_empty, v_full, v_empty, q_fill, kv_fill);
     }
-    cp_async_wait<0>();  // no copy outlives its issuing thread
     return;
   }
 
@@ -268,12 +227,15 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
     uint32_t pa[kKSteps][4];
     KvCursor cur;
     // Mask (partial tiles only) and softmax of S for KV tile `it` (the cursor's tile).
+    // When every tile of the Q tile is full (a perfectly block-sparse problem) no mask test runs at all.
     auto mask_softmax = [&](int it) {
-      if (cur.is_spatial(st)) {
-        int origin[kMaxRank];
-        if (!cur.origin(p, st, origin)) fwd::mask_spatial<1>(s, warp_windows, col_below, origin, p.kv_tile, lane);
-      } else if (int64_t(it - st.spatial_tiles + 1) * kBlockN > p.extra_kv) {
-        fwd::mask_extra<1>(s, int64_t(it - st.spatial_tiles) * kBlockN, p.extra_kv, lane);
+      if (!all_full) {
+        if (cur.is_spatial(st)) {
+          int origin[kMaxRank];
+          if (!cur.origin(p, st, origin)) fwd::mask_spatial<1>(s, warp_windows, col_below, origin, p.kv_tile, lane);
+        } else if (int64_t(it - st.spatial_tiles + 1) * kBlockN > p.extra_kv) {
+          fwd::mask_extra<1>(s, int64_t(it - st.spatial_tiles) * kBlockN, p.extra_kv, lane);
+        }
       }
       fwd::softmax_step<1>(s, row_max, row_sum, alpha, p.scale_log2);
     };
@@ -298,7 +260,6 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
     {  // KV tile 0: S_0 and its softmax
       const int stage = kv_read % kStages;
       mbar_wait(&k_full[stage], (kv_read / kStages) & 1);
-      if (!tma) fence_proxy_async();
       Cfg::qk_issue(s, smem_q, smem_k + stage * Cfg::kKVElems, c * 64);
       wgmma_wait<0>();
       fence_s();
@@ -310,12 +271,11 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
       Cfg::pack_p(pa, s);
     }
     for (int it = 1; it < n_iter; ++it) {
-      cur.advance(st);
+      if (!all_full) cur.advance(st);
       const uint32_t fill = kv_read + it;
       const int stage = fill % kStages, prev = (fill - 1) % kStages;
       mbar_wait(&k_full[stage], (fill / kStages) & 1);
       mbar_wait(&v_full[prev], ((fill - 1) / kStages) & 1);
-      if (!tma) fence_proxy_async();
       if (pingpong) named_bar_sync(kBarTurn + c, 256);
       Cfg::qk_issue(s, smem_q, smem_k + stage * Cfg::kKVElems, c * 64);  // S_j
       Cfg::pv_issue(acc_o, pa, smem_v + prev * Cfg::kKVElems);         // O += P_{j-1} V_{j-1}
@@ -337,7 +297,6 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
       const uint32_t fill = kv_read + n_iter - 1;
       const int stage = fill % kStages;
       mbar_wait(&v_full[stage], (fill / kStages) & 1);
-      if (!tma) fence_proxy_async();
       Cfg::pv_issue(acc_o, pa, smem_v + stage * Cfg::kKVElems);
       wgmma_wait<0>();
       fence_o();

@@ -22,7 +22,7 @@ struct TmaMaps {
 };
 
 // Fills `maps` for a problem whose head dim is exactly the kernel's bucket. Returns "" on success, else why
-// TMA cannot address the problem (the kernel then loads with cp.async): head dim below the bucket, heads not
+// TMA cannot address the problem (the shared cp.async kernel runs it instead): head dim below the bucket, heads not
 // contiguous, strides or pointers not 16-byte aligned, dilation above 8, a box above 256 elements, or no
 // tensor-map encoder in the driver.
 std::string make_tma_maps(const FwdParams& p, bool bf16, int head_dim, TmaMaps& maps);
