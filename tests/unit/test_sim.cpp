@@ -407,8 +407,9 @@ TEST(Sim, CalibratedSm80Model) {
   EXPECT_EQ(kernel_entries, 6);
 }
 
-// h100-sm90 is fitted the same way to the sm90 (wgmma) kernel's times on the same H100
-// (bench/results/h100.jsonl, sm90 lines, 2026-11-26): each preset within 3% (the fit's max error is 2.5%).
+// h100-sm90 is fitted the same way to the sm90 (warp-specialized TMA + wgmma) kernel's times on the same
+// H100 (bench/results/h100.jsonl, sm90 lines, 2026-11-26): each preset within 7% (the fit's max error is 6.0%,
+// on the 1-D presets).
 TEST(Sim, CalibratedSm90Model) {
   struct Row {
     const char* preset;
@@ -416,10 +417,10 @@ TEST(Sim, CalibratedSm90Model) {
     double measured_ms;
   };
   const Row rows[] = {
-      {"flux-na", {16, 8, 1}, {8, 8, 1}, 16.9775},        {"flux-gna", {16, 8, 1}, {16, 4, 1}, 13.4671},
-      {"hunyuan-na", {8, 4, 4}, {2, 8, 4}, 63.8855},      {"hunyuan-gna", {2, 8, 8}, {2, 8, 4}, 36.7242},
-      {"cosmos-na", {16, 4, 2}, {16, 4, 1}, 16.8222},     {"1d-32k-na", {128, 1, 1}, {64, 1, 1}, 0.9402},
-      {"1d-32k-gna", {128, 1, 1}, {64, 1, 1}, 0.8457},
+      {"flux-na", {16, 8, 1}, {8, 8, 1}, 14.7941},        {"flux-gna", {16, 8, 1}, {16, 4, 1}, 11.3443},
+      {"hunyuan-na", {8, 4, 4}, {2, 8, 4}, 57.6874},      {"hunyuan-gna", {2, 8, 8}, {2, 8, 4}, 30.9039},
+      {"cosmos-na", {16, 4, 2}, {16, 4, 1}, 15.0672},     {"1d-32k-na", {128, 1, 1}, {64, 1, 1}, 0.8645},
+      {"1d-32k-gna", {128, 1, 1}, {64, 1, 1}, 0.7212},
   };
   const gna::sim::ArchModel& m = gna::sim::arch_model("h100-sm90");
   EXPECT_TRUE(m.calibrated);
@@ -428,7 +429,7 @@ TEST(Sim, CalibratedSm90Model) {
     const Accounting a = preset_acc(r.preset, r.q, r.kv);
     SCOPED_TRACE(testing::Message() << r.preset << " " << a.tiling.str());
     const auto pr = gna::sim::predict(gna::preset_problem(r.preset), a, m);
-    EXPECT_LT(std::abs(pr.kernel_ms / r.measured_ms - 1.0), 0.03);
+    EXPECT_LT(std::abs(pr.kernel_ms / r.measured_ms - 1.0), 0.07);
     EXPECT_EQ(pr.layout_ms, 0.0);
   }
 }
