@@ -30,12 +30,43 @@ uint64_t dim_stride(int64_t elems, int64_t extent, uint64_t fallback) {
   return extent == 1 ? fallback : static_cast<uint64_t>(elems) * 2;
 }
 
-// (H*D, X2, X1, X0, B) map of a Q/K/V tensor with `tile` boxes (tile * dilation elements traversed).
-std::string encode_tokens(CUtensorMap& map, const FwdParams& p, const void* data, const int64_t (&stride)[5], int64_t heads,
-                          const int (&tile)[kMaxRank], bool bf16, const char* name) {
+// Why a Q/K/V tensor cannot be described ("" when it can): alignment, contiguous heads, the TMA limits.
+std::string check_tokens(const FwdParams& p, const void* data, const int64_t (&stride)[5], const int (&tile)[kMaxRank],
+                         const char* name) {
   const std::string what = std::string(name) + ": ";
   if (!aligned16(data)) return what + "pointer not 16-byte aligned";
   if (stride[4] != p.dim) return what + "heads not contiguous (head stride != head dim)";
+  for (int d = 0; d < kMaxRank; ++d) {
+    const int64_t dil = p.axis[d].dilation;
+    if (dil > 8) return what + "dilation above 8 (the TMA element-stride limit)";
+    if (tile[d] * dil > 256) return what + "tile extent x dilation above 256 (the TMA box limit)";
+  }
+  const int64_t extents[4] = {p.batch, p.axis[0].extent, p.axis[1].extent, p.axis[2].extent};
+  for (int i = 0; i < 4; ++i) {  // strides of dimensions of extent 1 are never used
+    const uint64_t bytes = static_cast<uint64_t>(stride[i]) * 2;
+    if (extents[i] > 1 && (bytes % 16 != 0 || bytes >= (uint64_t(1) << 40)))
+      return what + "a token stride is not a multiple of 16 bytes";
+  }
+  return "";
+}
+
+std::string check_extra(const FwdParams& p, const void* data, const int64_t (&stride)[3], const char* name) {
+  const std::string what = std::string(name) + ": ";
+  if (!aligned16(data)) return what + "pointer not 16-byte aligned";
+  if (stride[2] != p.dim) return what + "heads not contiguous (head stride != head dim)";
+  const int64_t extents[2] = {p.batch, p.extra_kv};
+  for (int i = 0; i < 2; ++i) {
+    const uint64_t bytes = static_cast<uint64_t>(stride[i]) * 2;
+    if (extents[i] > 1 && (bytes % 16 != 0 || bytes >= (uint64_t(1) << 40)))
+      return what + "a token stride is not a multiple of 16 bytes";
+  }
+  return "";
+}
+
+// (H*D, X2, X1, X0, B) map of a Q/K/V tensor with `tile` boxes (tile * dilation elements traversed).
+// The tensor passed check_tokens.
+std::string encode_tokens(CUtensorMap& map, const FwdParams& p, const void* data, const int64_t (&stride)[5], int64_t heads,
+                          const int (&tile)[kMaxRank], bool bf16, const char* name) {
   const uint64_t row = static_cast<uint64_t>(heads * p.dim) * 2;
   cuuint64_t dims[5] = {static_cast<cuuint64_t>(heads * p.dim), static_cast<cuuint64_t>(p.axis[2].extent),
                         static_cast<cuuint64_t>(p.axis[1].extent), static_cast<cuuint64_t>(p.axis[0].extent),
@@ -44,45 +75,46 @@ std::string encode_tokens(CUtensorMap& map, const FwdParams& p, const void* data
                            dim_stride(stride[1], p.axis[0].extent, row), dim_stride(stride[0], p.batch, row)};
   cuuint32_t box[5] = {64, 1, 1, 1, 1}, estride[5] = {1, 1, 1, 1, 1};
   for (int d = 0; d < kMaxRank; ++d) {
-    const int64_t dil = p.axis[d].dilation;
-    if (dil > 8) return what + "dilation above 8 (the TMA element-stride limit)";
-    if (tile[d] * dil > 256) return what + "tile extent x dilation above 256 (the TMA box limit)";
-    box[3 - d] = static_cast<cuuint32_t>(tile[d] * dil);
-    estride[3 - d] = static_cast<cuuint32_t>(dil);
+    box[3 - d] = static_cast<cuuint32_t>(tile[d] * p.axis[d].dilation);
+    estride[3 - d] = static_cast<cuuint32_t>(p.axis[d].dilation);
   }
-  for (uint64_t s : strides)
-    if (s % 16 != 0 || s >= (uint64_t(1) << 40)) return what + "a token stride is not a multiple of 16 bytes";
   const CUresult r = encoder()(&map, bf16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 5,
                                const_cast<void*>(data), dims, strides, box, estride, CU_TENSOR_MAP_INTERLEAVE_NONE,
                                CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
-  return r == CUDA_SUCCESS ? "" : what + "cuTensorMapEncodeTiled failed (" + std::to_string(static_cast<int>(r)) + ")";
+  return r == CUDA_SUCCESS ? "" : std::string(name) + ": cuTensorMapEncodeTiled failed (" + std::to_string(static_cast<int>(r)) + ")";
 }
 
-// (Hkv*D, Nx, B) map of an extra K/V tensor with (64, 64, 1) boxes.
+// (Hkv*D, Nx, B) map of an extra K/V tensor with (64, 64, 1) boxes. The tensor passed check_extra.
 std::string encode_extra(CUtensorMap& map, const FwdParams& p, const void* data, const int64_t (&stride)[3], bool bf16,
                          const char* name) {
-  const std::string what = std::string(name) + ": ";
-  if (!aligned16(data)) return what + "pointer not 16-byte aligned";
-  if (stride[2] != p.dim) return what + "heads not contiguous (head stride != head dim)";
   const uint64_t row = static_cast<uint64_t>(p.kv_heads * p.dim) * 2;
   cuuint64_t dims[3] = {static_cast<cuuint64_t>(p.kv_heads * p.dim), static_cast<cuuint64_t>(p.extra_kv),
                         static_cast<cuuint64_t>(p.batch)};
   cuuint64_t strides[2] = {dim_stride(stride[1], p.extra_kv, row), dim_stride(stride[0], p.batch, row)};
-  for (uint64_t s : strides)
-    if (s % 16 != 0 || s >= (uint64_t(1) << 40)) return what + "a token stride is not a multiple of 16 bytes";
   cuuint32_t box[3] = {64, static_cast<cuuint32_t>(kBlockN), 1}, estride[3] = {1, 1, 1};
   const CUresult r = encoder()(&map, bf16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 3,
                                const_cast<void*>(data), dims, strides, box, estride, CU_TENSOR_MAP_INTERLEAVE_NONE,
                                CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
-  return r == CUDA_SUCCESS ? "" : what + "cuTensorMapEncodeTiled failed (" + std::to_string(static_cast<int>(r)) + ")";
+  return r == CUDA_SUCCESS ? "" : std::string(name) + ": cuTensorMapEncodeTiled failed (" + std::to_string(static_cast<int>(r)) + ")";
 }
 
 }  // namespace
 
-std::string make_tma_maps(const FwdParams& p, bool bf16, int head_dim, TmaMaps& maps) {
-  if (encoder() == nullptr) return "the driver has no cuTensorMapEncodeTiled";
+std::string tma_unsupported(const FwdParams& p, int head_dim) {
   if (p.dim != head_dim) return "head dim below the kernel's bucket (the box would read the next head)";
-  std::string why = encode_tokens(maps.q, p, p.q, p.q_stride, p.heads, p.q_tile, bf16, "q");
+  std::string why = check_tokens(p, p.q, p.q_stride, p.q_tile, "q");
+  if (why.empty()) why = check_tokens(p, p.k, p.k_stride, p.kv_tile, "k");
+  if (why.empty()) why = check_tokens(p, p.v, p.v_stride, p.kv_tile, "v");
+  if (why.empty() && p.extra_kv > 0) why = check_extra(p, p.extra_k, p.extra_k_stride, "extra_k");
+  if (why.empty() && p.extra_kv > 0) why = check_extra(p, p.extra_v, p.extra_v_stride, "extra_v");
+  return why;
+}
+
+std::string make_tma_maps(const FwdParams& p, bool bf16, int head_dim, TmaMaps& maps) {
+  std::string why = tma_unsupported(p, head_dim);
+  if (!why.empty()) return why;
+  if (encoder() == nullptr) return "the driver has no cuTensorMapEncodeTiled";
+  why = encode_tokens(maps.q, p, p.q, p.q_stride, p.heads, p.q_tile, bf16, "q");
   if (why.empty()) why = encode_tokens(maps.k, p, p.k, p.k_stride, p.kv_heads, p.kv_tile, bf16, "k");
   if (why.empty()) why = encode_tokens(maps.v, p, p.v, p.v_stride, p.kv_heads, p.kv_tile, bf16, "v");
   if (why.empty() && p.extra_kv > 0) why = encode_extra(maps.extra_k, p, p.extra_k, p.extra_k_stride, bf16, "extra_k");

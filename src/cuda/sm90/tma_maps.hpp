@@ -27,4 +27,7 @@ struct TmaMaps {
 // tensor-map encoder in the driver.
 std::string make_tma_maps(const FwdParams& p, bool bf16, int head_dim, TmaMaps& maps);
 
+// The eligibility rules of make_tma_maps alone (no driver call): "" when TMA can describe the problem.
+std::string tma_unsupported(const FwdParams& p, int head_dim);
+
 }  // namespace gna::cuda::sm90
