@@ -94,29 +94,9 @@ __global__ void __launch_bounds__(Cfg::kThreads, Cfg::kMinBlocksPerSm) gna_fwd_k
   cp_async_commit();
   // Element-mask tables, built while the first loads are in flight; skipped when every tile of this Q
   // tile is full (then no mask code runs at all).
-  bool all_full = st.extra_tiles * int64_t(kBlockN) == p.extra_kv;
-#pragma unroll
-  for (int d = 0; d < kMaxRank; ++d) all_full = all_full && st.full_hi[d] - st.full_lo[d] == st.box_count[d];
-  if (!all_full) {
-    for (int e = tid; e < kMaxRank * (kBlockN + 1); e += Cfg::kThreads) {
-      const int d = e / (kBlockN + 1), v = e % (kBlockN + 1);
-      uint64_t bits = 0;
-      for (int c = 0; c < kBlockN; ++c)
-        if (unpack_offset(kv_offsets[c], d) < v) bits |= uint64_t(1) << c;
-      col_below[e] = bits;
-    }
-    // Per query row, per axis: its group-local key window [lo, hi) for the element mask. Padding rows
-    // get an empty window: they stay at -inf on partial tiles and are never stored.
-    for (int row = tid; row < Cfg::kBlockM; row += Cfg::kThreads) {
-      int off[kMaxRank];
-      tile_row_offsets(row, p.q_tile, off);
-#pragma unroll
-      for (int d = 0; d < kMaxRank; ++d) {
-        const int q = st.q_origin[d] + off[d];
-        const na::Range w = q < st.extent[d] ? na::window_in(q, st.axis[d]) : na::Range{0, 0};
-        row_window[row * kMaxRank + d] = make_int2(static_cast<int>(w.start), static_cast<int>(w.end));
-      }
-    }
+  if (!st.all_full(p)) {
+    build_col_below(col_below, kv_offsets, tid, Cfg::kThreads);
+    for (int row = tid; row < Cfg::kBlockM; row += Cfg::kThreads) st.row_window(p, row, row_window + row * kMaxRank);
   }
   __syncthreads();  // mask tables visible
 

@@ -92,7 +92,42 @@ struct QTileState {
     extra_tiles = static_cast<int>((p.extra_kv + kBlockN - 1) / kBlockN);
     return real;
   }
+
+  // Every visited KV tile is full (and the extra KV fills whole tiles): no element mask is ever needed.
+  __device__ bool all_full(const FwdParams& p) const {
+    bool full = extra_tiles * int64_t(kBlockN) == p.extra_kv;
+#pragma unroll
+    for (int d = 0; d < kMaxRank; ++d) full = full && full_hi[d] - full_lo[d] == box_count[d];
+    return full;
+  }
+
+  // Query row `row`'s group-local key window [lo, hi) per axis, for the element mask (3 int2 at `out`).
+  // A padding row gets an empty window: it stays at -inf on partial tiles and is never stored.
+  __device__ void row_window(const FwdParams& p, int row, int2* out) const;
 };
+
+__device__ __forceinline__ void QTileState::row_window(const FwdParams& p, int row, int2* out) const {
+  int off[kMaxRank];
+  tile_row_offsets(row, p.q_tile, off);
+#pragma unroll
+  for (int d = 0; d < kMaxRank; ++d) {
+    const int q = q_origin[d] + off[d];
+    const na::Range w = q < extent[d] ? na::window_in(q, axis[d]) : na::Range{0, 0};
+    out[d] = make_int2(static_cast<int>(w.start), static_cast<int>(w.end));
+  }
+}
+
+// col_below[d * 65 + v]: bit c set iff column c of the KV tile has axis-d offset < v (the prefix masks the
+// element mask combines; kv_offsets: the KV-tile rows' packed offsets). Threads `first`, `first + step`, ...
+__device__ __forceinline__ void build_col_below(uint64_t* col_below, const int* kv_offsets, int first, int step) {
+  for (int e = first; e < kMaxRank * (kBlockN + 1); e += step) {
+    const int d = e / (kBlockN + 1), v = e % (kBlockN + 1);
+    uint64_t bits = 0;
+    for (int c = 0; c < kBlockN; ++c)
+      if (unpack_offset(kv_offsets[c], d) < v) bits |= uint64_t(1) << c;
+    col_below[e] = bits;
+  }
+}
 
 // Walks the KV tiles of a Q tile in order -- the spatial box row-major (last axis fastest), then the
 // extra-KV tiles -- as an odometer: no divisions per step. Block-uniform values (every thread agrees).

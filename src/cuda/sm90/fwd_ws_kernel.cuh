@@ -35,7 +35,6 @@ namespace gna::cuda::sm90 {
 template <class T, int HEAD_DIM>
 struct WsConfig : FwdConfig<T, HEAD_DIM> {
   static constexpr int kThreads = 384;  // producer warpgroup + 2 consumer warpgroups
-  static constexpr int kProducerThreads = 128;
   static constexpr int kConsumerWarps = 8;
   static constexpr int kStages = HEAD_DIM <= 128 ? 4 : 2;                 // K/V ring depth
   static constexpr int kProducerRegs = 56, kConsumerRegs = 224;           // 128 * (56 + 2 * 224) <= 64K
@@ -156,13 +155,7 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
     }
   }
   __syncthreads();
-  for (int e = tid; e < kMaxRank * (kBlockN + 1); e += Cfg::kThreads) {
-    const int d = e / (kBlockN + 1), v = e % (kBlockN + 1);
-    uint64_t bits = 0;
-    for (int c = 0; c < kBlockN; ++c)
-      if (fwd::unpack_offset(kv_offsets[c], d) < v) bits |= uint64_t(1) << c;
-    col_below[e] = bits;
-  }
+  fwd::build_col_below(col_below, kv_offsets, tid, Cfg::kThreads);
   __syncthreads();
 
   if (wg == 0) {
@@ -198,21 +191,9 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
     named_bar_sync(bar_self, 128);
     if (!real_all[wg]) continue;
     const int n_iter = st.spatial_tiles + st.extra_tiles;
-    bool all_full = st.extra_tiles * int64_t(kBlockN) == p.extra_kv;
-#pragma unroll
-    for (int d = 0; d < kMaxRank; ++d) all_full = all_full && st.full_hi[d] - st.full_lo[d] == st.box_count[d];
-    if (!all_full) {
-      // Per query row of this consumer, per axis: its group-local key window (padding rows: empty).
-      if (wtid < 64) {
-        int off[kMaxRank];
-        fwd::tile_row_offsets(c * 64 + wtid, p.q_tile, off);
-#pragma unroll
-        for (int d = 0; d < kMaxRank; ++d) {
-          const int q = st.q_origin[d] + off[d];
-          const na::Range w = q < st.extent[d] ? na::window_in(q, st.axis[d]) : na::Range{0, 0};
-          row_window[wtid * kMaxRank + d] = make_int2(static_cast<int>(w.start), static_cast<int>(w.end));
-        }
-      }
+    const bool all_full = st.all_full(p);
+    if (!all_full) {  // this consumer's query rows' key windows
+      if (wtid < 64) st.row_window(p, c * 64 + wtid, row_window + wtid * kMaxRank);
       named_bar_sync(bar_self, 128);
     }
     const int2* warp_windows = row_window + (warp_row - c * 64) * kMaxRank;

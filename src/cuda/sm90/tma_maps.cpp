@@ -30,6 +30,16 @@ uint64_t dim_stride(int64_t elems, int64_t extent, uint64_t fallback) {
   return extent == 1 ? fallback : static_cast<uint64_t>(elems) * 2;
 }
 
+// Whether the byte strides of the dimensions that have more than one element are multiples of 16 below
+// 2^40 (TMA's rule; strides of size-1 dimensions are never used).
+bool strides_ok(const int64_t* stride, const int64_t* extent, int n) {
+  for (int i = 0; i < n; ++i) {
+    const uint64_t bytes = static_cast<uint64_t>(stride[i]) * 2;
+    if (extent[i] > 1 && (bytes % 16 != 0 || bytes >= (uint64_t(1) << 40))) return false;
+  }
+  return true;
+}
+
 // Why a Q/K/V tensor cannot be described ("" when it can): alignment, contiguous heads, the TMA limits.
 std::string check_tokens(const FwdParams& p, const void* data, const int64_t (&stride)[5], const int (&tile)[kMaxRank],
                          const char* name) {
@@ -42,12 +52,7 @@ std::string check_tokens(const FwdParams& p, const void* data, const int64_t (&s
     if (tile[d] * dil > 256) return what + "tile extent x dilation above 256 (the TMA box limit)";
   }
   const int64_t extents[4] = {p.batch, p.axis[0].extent, p.axis[1].extent, p.axis[2].extent};
-  for (int i = 0; i < 4; ++i) {  // strides of dimensions of extent 1 are never used
-    const uint64_t bytes = static_cast<uint64_t>(stride[i]) * 2;
-    if (extents[i] > 1 && (bytes % 16 != 0 || bytes >= (uint64_t(1) << 40)))
-      return what + "a token stride is not a multiple of 16 bytes";
-  }
-  return "";
+  return strides_ok(stride, extents, 4) ? "" : what + "a token stride is not a multiple of 16 bytes";
 }
 
 std::string check_extra(const FwdParams& p, const void* data, const int64_t (&stride)[3], const char* name) {
@@ -55,12 +60,7 @@ std::string check_extra(const FwdParams& p, const void* data, const int64_t (&st
   if (!aligned16(data)) return what + "pointer not 16-byte aligned";
   if (stride[2] != p.dim) return what + "heads not contiguous (head stride != head dim)";
   const int64_t extents[2] = {p.batch, p.extra_kv};
-  for (int i = 0; i < 2; ++i) {
-    const uint64_t bytes = static_cast<uint64_t>(stride[i]) * 2;
-    if (extents[i] > 1 && (bytes % 16 != 0 || bytes >= (uint64_t(1) << 40)))
-      return what + "a token stride is not a multiple of 16 bytes";
-  }
-  return "";
+  return strides_ok(stride, extents, 2) ? "" : what + "a token stride is not a multiple of 16 bytes";
 }
 
 // (H*D, X2, X1, X0, B) map of a Q/K/V tensor with `tile` boxes (tile * dilation elements traversed).
