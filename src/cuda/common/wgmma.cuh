@@ -1,7 +1,8 @@
 // src/cuda/common/wgmma.cuh -- layer: cuda/common. Thin PTX wrappers for Hopper warpgroup MMA (sm_90a):
 // shared-memory matrix descriptors (128-byte swizzle), wgmma.fence / commit_group / wait_group, and the
-// two instruction forms the forward kernel uses:
+// three instruction forms the forward kernels use:
 //   wgmma_ss<T, 64>:        D(64x64, f32) (+)= A(64x16, smem, K-major) * B(16x64, smem, K-major)   [S = Q K^T]
+//   wgmma_rs<T, 64>:        D(64x64, f32) (+)= A(64x16, registers) * B(16x64, smem, K-major)      [S = Q K^T]
 //   wgmma_rs_tnsp_b<T, N>:  D(64xN, f32) += A(64x16, registers) * B(16xN, smem, MN-major)          [O += P V]
 // Accumulator fragments: a warp's 16 rows in the m16n8 layout, d[4j + e] = n8-block j, element e.
 // The specialisations below are spelled out per (type, N) because PTX takes one register per element.
@@ -24,6 +25,13 @@ __device__ __forceinline__ uint64_t wgmma_desc_sw128(const void* smem_ptr, uint3
          (uint64_t((sbo >> 4) & 0x3FFF) << 32) | (uint64_t(1) << 62);
 }
 
+// The descriptor of the operand `bytes` further on (a multiple of 16) in the same swizzled tile. Only the
+// start-address field (bits 0-13, 16-byte units) changes and it cannot carry into the next field: shared
+// addresses are below 256 KB. So one 32-bit add, which stays on the uniform datapath for uniform bases.
+__device__ __forceinline__ uint64_t wgmma_desc_advance(uint64_t desc, uint32_t bytes) {
+  return (desc & 0xFFFFFFFF00000000ull) | uint32_t(uint32_t(desc) + (bytes >> 4));
+}
+
 __device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
 __device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
 template <int N>
@@ -36,6 +44,8 @@ __device__ __forceinline__ void wgmma_fence_operand(uint32_t& r) { asm volatile(
 
 template <class T, int N>
 __device__ __forceinline__ void wgmma_ss(float (&d)[N / 2], uint64_t desc_a, uint64_t desc_b, int accumulate);
+template <class T, int N>
+__device__ __forceinline__ void wgmma_rs(float (&d)[N / 2], const uint32_t (&a)[4], uint64_t desc_b, int accumulate);
 template <class T, int N>
 __device__ __forceinline__ void wgmma_rs_tnsp_b(float (&d)[N / 2], const uint32_t (&a)[4], uint64_t desc_b);
 
@@ -73,8 +83,21 @@ __device__ __forceinline__ void wgmma_rs_tnsp_b(float (&d)[N / 2], const uint32_
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc_b), "r"(1));                             \
   }
 
+// D(64x64) (+)= A(registers) * B(smem, K-major). Operands: 32 accumulators, a[0..3] %32-%35, desc_b %36,
+// flag %37.
+#define GNA_WGMMA_RS64(T, TY)                                                                                    \
+  template <>                                                                                                   \
+  __device__ __forceinline__ void wgmma_rs<T, 64>(float(&d)[32], const uint32_t(&a)[4], uint64_t desc_b, int accumulate) { \
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"                                                  \
+                 "wgmma.mma_async.sync.aligned.m64n64k16.f32." TY "." TY " " GNA_WGMMA_REGS32                      \
+                 ", {%32, %33, %34, %35}, %36, p, 1, 1, 0;\n}\n"                                                 \
+                 : GNA_WGMMA_ACC32(d, 0)                                                                        \
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc_b), "r"(accumulate));                    \
+  }
+
 #define GNA_WGMMA_ALL(T, TY)                                                                                     \
   GNA_WGMMA_SS64(T, TY)                                                                                         \
+  GNA_WGMMA_RS64(T, TY)                                                                                         \
   GNA_WGMMA_RS(T, TY, 64, GNA_WGMMA_REGS32, GNA_WGMMA_ACC32(d, 0), "{%32, %33, %34, %35}", "%36", "%37")          \
   GNA_WGMMA_RS(T, TY, 128, GNA_WGMMA_REGS64, GNA_WGMMA_ACC64(d, 0), "{%64, %65, %66, %67}", "%68", "%69")         \
   GNA_WGMMA_RS(T, TY, 256, GNA_WGMMA_REGS128, GNA_WGMMA_ACC128(d), "{%128, %129, %130, %131}", "%132", "%133")
@@ -85,6 +108,7 @@ GNA_WGMMA_ALL(__half, "f16")
 #undef GNA_WGMMA_ALL
 #undef GNA_WGMMA_RS
 #undef GNA_WGMMA_SS64
+#undef GNA_WGMMA_RS64
 #undef GNA_WGMMA_ACC128
 #undef GNA_WGMMA_ACC64
 #undef GNA_WGMMA_ACC32

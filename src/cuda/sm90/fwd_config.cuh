@@ -41,19 +41,46 @@ struct FwdConfig {
     return (chunk / 8) * (ROWS * 64) + row * 64 + (((chunk % 8) ^ (row % 8)) * 8);
   }
 
-  // Issues and commits (does not wait for) S (64 x 64 for the warpgroup whose first Q row is wg_row)
-  // = Q K^T: HEAD_DIM / 16 steps of m64n64k16, A (Q) and B (K) from shared memory, both K-major.
-  static __device__ __forceinline__ void qk_issue(float (&s)[1][kBlockN / 8][4], const T* smem_q, const T* sk, int wg_row) {
+  // The wgmma instructions of S (64 x 64 for the warpgroup whose first Q row is wg_row) = Q K^T:
+  // HEAD_DIM / 16 steps of m64n64k16, A (Q) and B (K) from shared memory, both K-major. No fence, no commit:
+  // the caller groups them (qk_issue, or several KV tiles in one group).
+  static __device__ __forceinline__ void qk_mma(float (&s)[1][kBlockN / 8][4], const T* smem_q, const T* sk, int wg_row) {
     float(&d)[kBlockN / 2] = reinterpret_cast<float(&)[kBlockN / 2]>(s);
-    wgmma_fence();
+    // K-major, 128-byte swizzle: leading byte offset unused (16), stride byte offset = 8 rows = 1024.
+    const uint64_t da0 = wgmma_desc_sw128(smem_q + wg_row * 64, 16, 1024);
+    const uint64_t db0 = wgmma_desc_sw128(sk, 16, 1024);
 #pragma unroll
     for (int kk = 0; kk < HEAD_DIM / 16; ++kk) {
       const int half = kk / 4, k_in = (kk % 4) * 16;  // 64-element half, element offset inside the row
-      // K-major, 128-byte swizzle: leading byte offset unused (16), stride byte offset = 8 rows = 1024.
-      const uint64_t da = wgmma_desc_sw128(smem_q + half * (kBlockM * 64) + wg_row * 64 + k_in, 16, 1024);
-      const uint64_t db = wgmma_desc_sw128(sk + half * (kBlockN * 64) + k_in, 16, 1024);
+      const uint64_t da = wgmma_desc_advance(da0, (half * (kBlockM * 64) + k_in) * sizeof(T));
+      const uint64_t db = wgmma_desc_advance(db0, (half * (kBlockN * 64) + k_in) * sizeof(T));
       wgmma_ss<T, kBlockN>(d, da, db, kk > 0);
     }
+  }
+  // This warp's 16 Q rows (first row `warp_row` of the 128-row tile in shared memory) as wgmma A-operand
+  // registers, one ldmatrix.x4 per 16-wide k step: lane l addresses row warp_row + l % 16, 8-element chunk
+  // 2 * (k step % 4) + l / 16 of the step's 64-element half (128-byte swizzle).
+  static __device__ __forceinline__ void load_q_frags(uint32_t (&qa)[HEAD_DIM / 16][4], const T* smem_q, int warp_row,
+                                                      int lane) {
+    const int row = warp_row + lane % 16;
+#pragma unroll
+    for (int kk = 0; kk < HEAD_DIM / 16; ++kk)
+      ldmatrix_x4(qa[kk], smem_addr(smem_q + smem_offset<kBlockM>(row, kk * 2 + lane / 16)));
+  }
+  // The wgmma instructions of S = Q K^T with Q from registers (load_q_frags): HEAD_DIM / 16 steps of
+  // m64n64k16, B (K) from shared memory K-major. Only K is read from shared memory. No fence, no commit.
+  static __device__ __forceinline__ void qk_mma_rs(float (&s)[1][kBlockN / 8][4], const uint32_t (&qa)[HEAD_DIM / 16][4],
+                                                   const T* sk) {
+    float(&d)[kBlockN / 2] = reinterpret_cast<float(&)[kBlockN / 2]>(s);
+    const uint64_t db0 = wgmma_desc_sw128(sk, 16, 1024);
+#pragma unroll
+    for (int kk = 0; kk < HEAD_DIM / 16; ++kk)
+      wgmma_rs<T, kBlockN>(d, qa[kk], wgmma_desc_advance(db0, ((kk / 4) * (kBlockN * 64) + (kk % 4) * 16) * sizeof(T)), kk > 0);
+  }
+  // Issues and commits (does not wait for) S = Q K^T of one KV tile.
+  static __device__ __forceinline__ void qk_issue(float (&s)[1][kBlockN / 8][4], const T* smem_q, const T* sk, int wg_row) {
+    wgmma_fence();
+    qk_mma(s, smem_q, sk, wg_row);
     wgmma_commit();
   }
 
@@ -68,26 +95,30 @@ struct FwdConfig {
     }
   }
 
-  // Issues and commits O += P V: kBlockN / 16 steps of m64n{HEAD_DIM}k16, A (P) from registers, B (V)
-  // from shared memory MN-major.
+  // The wgmma instructions of O += P V for one KV tile: kBlockN / 16 steps of m64n{HEAD_DIM}k16, A (P) from
+  // registers, B (V) from shared memory MN-major. No fence, no commit (see qk_mma).
+  static __device__ __forceinline__ void pv_mma(float (&acc_o)[1][HEAD_DIM / 8][4], const uint32_t (&a)[kBlockN / 16][4],
+                                                const T* sv) {
+    float(&d)[HEAD_DIM / 2] = reinterpret_cast<float(&)[HEAD_DIM / 2]>(acc_o);
+    // MN-major, 128-byte swizzle: leading byte offset = between 64-wide head-dim halves (64 rows x 128 B),
+    // stride byte offset = between groups of 8 keys (1024 B).
+    const uint64_t db0 = wgmma_desc_sw128(sv, kBlockN * 128, 1024);
+#pragma unroll
+    for (int kk = 0; kk < kBlockN / 16; ++kk)
+      wgmma_rs_tnsp_b<T, HEAD_DIM>(d, a[kk], wgmma_desc_advance(db0, kk * 16 * 64 * sizeof(T)));
+  }
+  // Issues and commits O += P V of one KV tile.
   static __device__ __forceinline__ void pv_issue(float (&acc_o)[1][HEAD_DIM / 8][4], const uint32_t (&a)[kBlockN / 16][4],
                                                   const T* sv) {
-    float(&d)[HEAD_DIM / 2] = reinterpret_cast<float(&)[HEAD_DIM / 2]>(acc_o);
     wgmma_fence();
-#pragma unroll
-    for (int kk = 0; kk < kBlockN / 16; ++kk) {
-      // MN-major, 128-byte swizzle: leading byte offset = between 64-wide head-dim halves (64 rows x 128 B),
-      // stride byte offset = between groups of 8 keys (1024 B).
-      const uint64_t db = wgmma_desc_sw128(sv + kk * 16 * 64, kBlockN * 128, 1024);
-      wgmma_rs_tnsp_b<T, HEAD_DIM>(d, a[kk], db);
-    }
+    pv_mma(acc_o, a, sv);
     wgmma_commit();
   }
 
   // The synchronous forms used by the shared kernel (fwd_kernel.cuh): issue, wait, fence the registers.
   static __device__ __forceinline__ void qk(float (&s)[1][kBlockN / 8][4], const T* smem_q, const T* sk, int warp_row,
                                             int) {
-    qk_issue(s, smem_q, sk, (warp_row / 64) * 64);
+    qk_issue(s, smem_q, sk, __shfl_sync(0xffffffff, warp_row / 64, 0) * 64);  // warp-uniform: uniform descriptors
     wgmma_wait<0>();
 #pragma unroll
     for (int j = 0; j < kBlockN / 8; ++j)

@@ -36,7 +36,7 @@ template <class T, int HEAD_DIM>
 struct WsConfig : FwdConfig<T, HEAD_DIM> {
   static constexpr int kThreads = 384;  // producer warpgroup + 2 consumer warpgroups
   static constexpr int kConsumerWarps = 8;
-  static constexpr int kStages = HEAD_DIM <= 128 ? 4 : 2;                 // K/V ring depth
+  static constexpr int kStages = HEAD_DIM <= 64 ? 8 : HEAD_DIM <= 128 ? 5 : 2;  // K/V ring depth (smem-bound)
   static constexpr int kProducerRegs = 56, kConsumerRegs = 224;           // 128 * (56 + 2 * 224) <= 64K
 };
 
@@ -47,7 +47,7 @@ template <class Cfg>
 constexpr size_t ws_smem_bytes() {
   return Cfg::kSmemAlign + sizeof(typename Cfg::Element) * (size_t(Cfg::kQElems) + 2 * Cfg::kStages * size_t(Cfg::kKVElems)) +
          sizeof(uint64_t) * (2 + 4 * Cfg::kStages) + sizeof(uint64_t) * kMaxRank * (kBlockN + 1) +
-         sizeof(int) * kBlockN + sizeof(int2) * Cfg::kBlockM * kMaxRank;
+         sizeof(int) * kBlockN + sizeof(int2) * Cfg::kBlockM * kMaxRank + sizeof(float2) * Cfg::kConsumerWarps;
 }
 
 // Kernel flags (block-uniform run-time switches).
@@ -129,12 +129,15 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
   uint64_t* col_below = v_empty + kStages;  // (3, 65)
   int* kv_offsets = reinterpret_cast<int*>(col_below + kMaxRank * (kBlockN + 1));
   int2* row_window_all = reinterpret_cast<int2*>(kv_offsets + kBlockN);  // (2 consumers, 64, 3)
+  float2* softmax_pin = reinterpret_cast<float2*>(row_window_all + Cfg::kBlockM * kMaxRank);  // per consumer warp
 
   // Per role (producer, consumer 0, consumer 1): its current Q tile's state, filled by the role's thread 0.
   __shared__ __align__(16) unsigned char st_raw[3 * sizeof(QTileState)];
   QTileState* st_all = reinterpret_cast<QTileState*>(st_raw);
   __shared__ int real_all[3];
-  const int tid = threadIdx.x, wg = tid / 128, wtid = tid % 128, lane = tid % 32;
+  // The warpgroup index, broadcast from lane 0 so the compiler knows it is warp-uniform (the smem
+  // addresses and wgmma descriptors derived from it then live in uniform registers).
+  const int tid = threadIdx.x, wg = __shfl_sync(0xffffffff, tid / 128, 0), wtid = tid % 128, lane = tid % 32;
   const bool pingpong = flags & kFlagPingPong;
 
   // Tile-independent tables and the barriers, once per block.
@@ -198,6 +201,14 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
     }
     const int2* warp_windows = row_window + (warp_row - c * 64) * kMaxRank;
 
+    // This warp's Q rows as registers for the whole tile (S = Q K^T then reads only K from shared memory);
+    // Q's shared memory is released at once, so the producer loads the next tile's Q during this one.
+    uint32_t qa[Cfg::kHeadDim / 16][4];
+    mbar_wait(q_full, q_read & 1);
+    Cfg::load_q_frags(qa, smem_q, warp_row, lane);
+    __syncwarp();
+    if (lane == 0) mbar_arrive(q_empty);
+
     float acc_o[1][kDFrag][4];
 #pragma unroll
     for (int j = 0; j < kDFrag; ++j)
@@ -236,53 +247,57 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
 #pragma unroll
         for (int e = 0; e < 4; ++e) wgmma_fence_operand(pa[k][e]);
     };
+    auto stage_of = [&](int it) { return int((kv_read + it) % kStages); };
+    auto parity_of = [&](int it) { return int(((kv_read + it) / kStages) & 1); };
+    auto issue_s = [&](int it) {
+      wgmma_fence();
+      Cfg::qk_mma_rs(s, qa, smem_k + stage_of(it) * Cfg::kKVElems);
+      wgmma_commit();
+    };
 
-    mbar_wait(q_full, q_read & 1);
-    {  // KV tile 0: S_0 and its softmax
-      const int stage = kv_read % kStages;
-      mbar_wait(&k_full[stage], (kv_read / kStages) & 1);
-      Cfg::qk_issue(s, smem_q, smem_k + stage * Cfg::kKVElems, c * 64);
-      wgmma_wait<0>();
-      fence_s();
-      if (lane == 0) {
-        mbar_arrive(&k_empty[stage]);
-        if (n_iter == 1) mbar_arrive(q_empty);
-      }
-      mask_softmax(0);
-      Cfg::pack_p(pa, s);
-    }
+    // KV tile 0: S_0 and its softmax.
+    mbar_wait(&k_full[stage_of(0)], parity_of(0));
+    issue_s(0);
+    wgmma_wait<0>();
+    fence_s();
+    if (lane == 0) mbar_arrive(&k_empty[stage_of(0)]);
+    mask_softmax(0);
+    Cfg::pack_p(pa, s);
+    // KV tile j >= 1 (FlashAttention-3 order): issue S_j; rescale O by alpha_{j-1} while S_j runs (O is
+    // idle: PV_{j-2} has been waited for); issue PV_{j-1}; mask and softmax S_j while PV_{j-1} runs; wait;
+    // pack P_j. After tile 0 O is zero, so its rescale is harmless.
     for (int it = 1; it < n_iter; ++it) {
       if (!all_full) cur.advance(st);
-      const uint32_t fill = kv_read + it;
-      const int stage = fill % kStages, prev = (fill - 1) % kStages;
-      mbar_wait(&k_full[stage], (fill / kStages) & 1);
-      mbar_wait(&v_full[prev], ((fill - 1) / kStages) & 1);
+      mbar_wait(&k_full[stage_of(it)], parity_of(it));
       if (pingpong) named_bar_sync(kBarTurn + c, 256);
-      Cfg::qk_issue(s, smem_q, smem_k + stage * Cfg::kKVElems, c * 64);  // S_j
-      Cfg::pv_issue(acc_o, pa, smem_v + prev * Cfg::kKVElems);         // O += P_{j-1} V_{j-1}
+      issue_s(it);
+      fwd::rescale_o<1, kDFrag>(acc_o, alpha);
+      mbar_wait(&v_full[stage_of(it - 1)], parity_of(it - 1));
+      Cfg::pv_issue(acc_o, pa, smem_v + stage_of(it - 1) * Cfg::kKVElems);
       if (pingpong) named_bar_arrive(kBarTurn + 1 - c, 256);
       wgmma_wait<1>();  // S_j has landed; the PV GEMM may still run
       fence_s();
-      if (lane == 0) {
-        mbar_arrive(&k_empty[stage]);
-        if (it == n_iter - 1) mbar_arrive(q_empty);
-      }
       mask_softmax(it);
+      // Pin the softmax before the PV wait. ptxas schedules the wait as early as it can and sinks arithmetic
+      // past it, which serialised softmax and PV (seen in the SASS); it keeps memory operations in order with
+      // the wait, though. So the warp's row sums (which depend on every exponential) are stored to a scratch
+      // word before the K release (an arrive, release semantics) that precedes the wait.
+      if (lane == 0) {
+        softmax_pin[wtid / 32 + 4 * c] = make_float2(row_sum[0][0], row_sum[0][1]);
+        mbar_arrive(&k_empty[stage_of(it)]);
+      }
       wgmma_wait<0>();
       fence_o();
-      if (lane == 0) mbar_arrive(&v_empty[prev]);
-      fwd::rescale_o<1, kDFrag>(acc_o, alpha);
+      if (lane == 0) mbar_arrive(&v_empty[stage_of(it - 1)]);
       Cfg::pack_p(pa, s);
     }
-    {  // the last PV
-      const uint32_t fill = kv_read + n_iter - 1;
-      const int stage = fill % kStages;
-      mbar_wait(&v_full[stage], (fill / kStages) & 1);
-      Cfg::pv_issue(acc_o, pa, smem_v + stage * Cfg::kKVElems);
-      wgmma_wait<0>();
-      fence_o();
-      if (lane == 0) mbar_arrive(&v_empty[stage]);
-    }
+    // The last PV.
+    fwd::rescale_o<1, kDFrag>(acc_o, alpha);
+    mbar_wait(&v_full[stage_of(n_iter - 1)], parity_of(n_iter - 1));
+    Cfg::pv_issue(acc_o, pa, smem_v + stage_of(n_iter - 1) * Cfg::kKVElems);
+    wgmma_wait<0>();
+    fence_o();
+    if (lane == 0) mbar_arrive(&v_empty[stage_of(n_iter - 1)]);
     kv_read += n_iter;
     ++q_read;
 
