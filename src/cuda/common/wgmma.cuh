@@ -1,8 +1,8 @@
 // src/cuda/common/wgmma.cuh -- layer: cuda/common. Thin PTX wrappers for Hopper warpgroup MMA (sm_90a):
 // shared-memory matrix descriptors (128-byte swizzle), wgmma.fence / commit_group / wait_group, and the
 // three instruction forms the forward kernels use:
-//   wgmma_ss<T, 64>:        D(64x64, f32) (+)= A(64x16, smem, K-major) * B(16x64, smem, K-major)   [S = Q K^T]
-//   wgmma_rs<T, 64>:        D(64x64, f32) (+)= A(64x16, registers) * B(16x64, smem, K-major)      [S = Q K^T]
+//   wgmma_ss<T, N>:         D(64xN, f32) (+)= A(64x16, smem, K-major) * B(16xN, smem, K-major)     [S = Q K^T]
+//   wgmma_rs<T, N>:         D(64xN, f32) (+)= A(64x16, registers) * B(16xN, smem, K-major)        [S = Q K^T]
 //   wgmma_rs_tnsp_b<T, N>:  D(64xN, f32) += A(64x16, registers) * B(16xN, smem, MN-major)          [O += P V]
 // Accumulator fragments: a warp's 16 rows in the m16n8 layout, d[4j + e] = n8-block j, element e.
 // The specialisations below are spelled out per (type, N) because PTX takes one register per element.
@@ -60,15 +60,28 @@ __device__ __forceinline__ void wgmma_rs_tnsp_b(float (&d)[N / 2], const uint32_
 #define GNA_WGMMA_ACC64(d, i) GNA_WGMMA_ACC32(d, i), GNA_WGMMA_ACC32(d, i + 32)
 #define GNA_WGMMA_ACC128(d) GNA_WGMMA_ACC64(d, 0), GNA_WGMMA_ACC64(d, 64)
 
-// D(64x64) (+)= A(smem) * B(smem), both K-major. Operands: 32 accumulators, desc_a %32, desc_b %33, flag %34.
-#define GNA_WGMMA_SS64(T, TY)                                                                                    \
+// D(64xN) (+)= A(smem) * B(smem), both K-major. Operands: N/2 accumulators, desc_a (the string DA), desc_b
+// (DB), the accumulate flag (C).
+#define GNA_WGMMA_SS(T, TY, N, REGS, ACC, DA, DB, C)                                                             \
   template <>                                                                                                   \
-  __device__ __forceinline__ void wgmma_ss<T, 64>(float(&d)[32], uint64_t desc_a, uint64_t desc_b, int accumulate) { \
-    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"                                                    \
-                 "wgmma.mma_async.sync.aligned.m64n64k16.f32." TY "." TY " " GNA_WGMMA_REGS32                      \
-                 ", %32, %33, p, 1, 1, 0, 0;\n}\n"                                                               \
-                 : GNA_WGMMA_ACC32(d, 0)                                                                        \
+  __device__ __forceinline__ void wgmma_ss<T, N>(float(&d)[N / 2], uint64_t desc_a, uint64_t desc_b, int accumulate) { \
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, " C ", 0;\n"                                                \
+                 "wgmma.mma_async.sync.aligned.m64n" #N "k16.f32." TY "." TY " " REGS ", " DA ", " DB            \
+                 ", p, 1, 1, 0, 0;\n}\n"                                                                         \
+                 : ACC                                                                                          \
                  : "l"(desc_a), "l"(desc_b), "r"(accumulate));                                                   \
+  }
+
+// D(64xN) (+)= A(registers) * B(smem, K-major). Operands: N/2 accumulators, a[0..3] (the string A), desc_b
+// (B), the accumulate flag (C).
+#define GNA_WGMMA_RS_K(T, TY, N, REGS, ACC, A, B, C)                                                             \
+  template <>                                                                                                   \
+  __device__ __forceinline__ void wgmma_rs<T, N>(float(&d)[N / 2], const uint32_t(&a)[4], uint64_t desc_b, int accumulate) { \
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, " C ", 0;\n"                                                \
+                 "wgmma.mma_async.sync.aligned.m64n" #N "k16.f32." TY "." TY " " REGS ", " A ", " B                \
+                 ", p, 1, 1, 0;\n}\n"                                                                            \
+                 : ACC                                                                                          \
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc_b), "r"(accumulate));                    \
   }
 
 // D(64xN) += A(registers) * B(smem, MN-major). Operands: N/2 accumulators, a[0..3] (the string A), desc_b
@@ -76,28 +89,18 @@ __device__ __forceinline__ void wgmma_rs_tnsp_b(float (&d)[N / 2], const uint32_
 #define GNA_WGMMA_RS(T, TY, N, REGS, ACC, A, B, C)                                                               \
   template <>                                                                                                   \
   __device__ __forceinline__ void wgmma_rs_tnsp_b<T, N>(float(&d)[N / 2], const uint32_t(&a)[4], uint64_t desc_b) { \
-    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, " C ", 0;\n"                                                  \
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, " C ", 0;\n"                                                \
                  "wgmma.mma_async.sync.aligned.m64n" #N "k16.f32." TY "." TY " " REGS ", " A ", " B                \
                  ", p, 1, 1, 1;\n}\n"                                                                            \
                  : ACC                                                                                          \
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc_b), "r"(1));                             \
   }
 
-// D(64x64) (+)= A(registers) * B(smem, K-major). Operands: 32 accumulators, a[0..3] %32-%35, desc_b %36,
-// flag %37.
-#define GNA_WGMMA_RS64(T, TY)                                                                                    \
-  template <>                                                                                                   \
-  __device__ __forceinline__ void wgmma_rs<T, 64>(float(&d)[32], const uint32_t(&a)[4], uint64_t desc_b, int accumulate) { \
-    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"                                                  \
-                 "wgmma.mma_async.sync.aligned.m64n64k16.f32." TY "." TY " " GNA_WGMMA_REGS32                      \
-                 ", {%32, %33, %34, %35}, %36, p, 1, 1, 0;\n}\n"                                                 \
-                 : GNA_WGMMA_ACC32(d, 0)                                                                        \
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc_b), "r"(accumulate));                    \
-  }
-
 #define GNA_WGMMA_ALL(T, TY)                                                                                     \
-  GNA_WGMMA_SS64(T, TY)                                                                                         \
-  GNA_WGMMA_RS64(T, TY)                                                                                         \
+  GNA_WGMMA_SS(T, TY, 64, GNA_WGMMA_REGS32, GNA_WGMMA_ACC32(d, 0), "%32", "%33", "%34")                          \
+  GNA_WGMMA_SS(T, TY, 128, GNA_WGMMA_REGS64, GNA_WGMMA_ACC64(d, 0), "%64", "%65", "%66")                         \
+  GNA_WGMMA_RS_K(T, TY, 64, GNA_WGMMA_REGS32, GNA_WGMMA_ACC32(d, 0), "{%32, %33, %34, %35}", "%36", "%37")        \
+  GNA_WGMMA_RS_K(T, TY, 128, GNA_WGMMA_REGS64, GNA_WGMMA_ACC64(d, 0), "{%64, %65, %66, %67}", "%68", "%69")       \
   GNA_WGMMA_RS(T, TY, 64, GNA_WGMMA_REGS32, GNA_WGMMA_ACC32(d, 0), "{%32, %33, %34, %35}", "%36", "%37")          \
   GNA_WGMMA_RS(T, TY, 128, GNA_WGMMA_REGS64, GNA_WGMMA_ACC64(d, 0), "{%64, %65, %66, %67}", "%68", "%69")         \
   GNA_WGMMA_RS(T, TY, 256, GNA_WGMMA_REGS128, GNA_WGMMA_ACC128(d), "{%128, %129, %130, %131}", "%132", "%133")
@@ -107,8 +110,8 @@ GNA_WGMMA_ALL(__half, "f16")
 
 #undef GNA_WGMMA_ALL
 #undef GNA_WGMMA_RS
-#undef GNA_WGMMA_SS64
-#undef GNA_WGMMA_RS64
+#undef GNA_WGMMA_SS
+#undef GNA_WGMMA_RS_K
 #undef GNA_WGMMA_ACC128
 #undef GNA_WGMMA_ACC64
 #undef GNA_WGMMA_ACC32

@@ -6,16 +6,19 @@
 // blockIdx.x, blockIdx.x + gridDim.x, ... Roles:
 //   warpgroup 0, producer (setmaxnreg.dec): one thread issues, per tile, the TMA loads of Q, then of K and V
 //     for each KV tile of the box and the extra KV tiles into a kStages-deep ring, in place from the user's
-//     layout (tma_maps.hpp: dilation by element strides, padding by out-of-bounds zero fill). Each fill
-//     completes on its "full" mbarrier (expect_tx); a slot is refilled after its "empty" barrier.
-//   warpgroups 1, 2, consumers (setmaxnreg.inc): query rows [64c, 64c + 64) of the tile. Per KV tile j they
-//     issue S_j = Q K_j^T and O += P_{j-1} V_{j-1} back to back, then run the mask and softmax of S_j while
-//     the PV GEMM runs (intra-warpgroup overlap), rescale O once it lands and release the K/V slots
-//     (one arrive per warp on the "empty" barrier). With `pingpong` (off by default: measured 1-2% slower
-//     on every preset), two named barriers alternate the GEMM issue between the two consumers.
-// Q is released (q_empty) after the tile's last S GEMM, so the producer loads the next Q during the last
-// PV and the epilogue. The epilogue stores O (and LSE) from registers straight to the user's layout.
-// Problems TMA cannot describe run the shared kernel of fwd_kernel.cuh instead (sm90/fwd_launch.cuh).
+//     layout (tma_maps.hpp: dilation by element strides, padding by out-of-bounds zero fill; one copy per
+//     tile at batch 1, else one per 64-element head-dim half). Each fill completes on its "full" mbarrier
+//     (expect_tx); a slot is refilled after its "empty" barrier.
+//   warpgroups 1, 2, consumers (setmaxnreg.inc): query rows [64c, 64c + 64) of the tile. Each warp first
+//     copies its 16 Q rows into registers (ldmatrix) and releases Q's shared memory, so the producer loads
+//     the next tile's Q at once and S = Q K^T reads only K from shared memory. Then per KV tile j, in the
+//     FlashAttention-3 order: issue S_j; rescale O by the previous step's factor while S_j runs; issue
+//     O += P_{j-1} V_{j-1}; mask and softmax S_j while that PV GEMM runs (intra-warpgroup overlap); release
+//     K_j; wait for the PV; release V_{j-1}; pack P_j. Releases are one arrive per warp on the "empty"
+//     barrier. With `pingpong` (off by default: within +-2% on the presets), two named barriers alternate
+//     the GEMM issue between the two consumers.
+// The epilogue stores O (and LSE) from registers straight to the user's layout. Problems TMA cannot
+// describe run the shared kernel of fwd_kernel.cuh instead (sm90/fwd_launch.cuh).
 #pragma once
 
 #include <cmath>
@@ -56,8 +59,9 @@ constexpr int kFlagPingPong = 1;
 // Named barriers (0 is __syncthreads): 1 producer warpgroup, 2 + c consumer c, 4 + c consumer c's GEMM turn.
 constexpr int kBarProducer = 1, kBarConsumer = 2, kBarTurn = 4;
 
-// The TMA producer of one Q tile (one thread): Q, then K and V of every KV tile, each a box per 64-element
-// half of the head dim, completing on the slot's "full" barrier with its byte count.
+// The TMA producer of one Q tile (one thread): Q, then K and V of every KV tile (one box, or one per
+// 64-element half of the head dim, see TmaMaps::halves_in_box), completing on the slot's "full" barrier with
+// its byte count.
 template <class Cfg>
 __device__ __forceinline__ void produce_tile_tma(const FwdParams& p, const TmaMaps& maps, const fwd::QTileState& st, int n_iter,
                                                  typename Cfg::Element* smem_q, typename Cfg::Element* smem_k,
@@ -72,10 +76,14 @@ __device__ __forceinline__ void produce_tile_tma(const FwdParams& p, const TmaMa
   for (int d = 0; d < kMaxRank; ++d) coord[d] = st.q_origin[d] * int(p.axis[d].dilation) + st.group[d];
   mbar_wait(q_empty, (q_fill & 1) ^ 1);
   mbar_arrive_expect_tx(q_full, kQBytes);
+  if (maps.halves_in_box) {
+    tma_load_5d(smem_q, &maps.q, q_full, st.head * int(p.dim), coord[2], coord[1], coord[0], 0);
+  } else {
 #pragma unroll
-  for (int h = 0; h < kHalves; ++h)
-    tma_load_5d(smem_q + h * (Cfg::kBlockM * 64), &maps.q, q_full, st.head * int(p.dim) + 64 * h, coord[2], coord[1], coord[0],
-                st.batch);
+    for (int h = 0; h < kHalves; ++h)
+      tma_load_5d(smem_q + h * (Cfg::kBlockM * 64), &maps.q, q_full, st.head * int(p.dim) + 64 * h, coord[2], coord[1],
+                  coord[0], st.batch);
+  }
   ++q_fill;
   fwd::KvCursor cur;
   for (int it = 0; it < n_iter; ++it, ++kv_fill) {
@@ -95,6 +103,10 @@ __device__ __forceinline__ void produce_tile_tma(const FwdParams& p, const TmaMa
       mbar_wait(kv == 0 ? &k_empty[stage] : &v_empty[stage], parity ^ 1);
       mbar_arrive_expect_tx(full, kKVBytes);
       T* dst = (kv == 0 ? smem_k : smem_v) + stage * Cfg::kKVElems;
+      if (spatial && maps.halves_in_box) {
+        tma_load_5d(dst, kv == 0 ? &maps.k : &maps.v, full, c0, origin[2], origin[1], origin[0], 0);
+        continue;
+      }
 #pragma unroll
       for (int h = 0; h < kHalves; ++h) {
         if (spatial)

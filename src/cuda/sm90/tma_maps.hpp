@@ -19,6 +19,9 @@ namespace gna::cuda::sm90 {
 
 struct TmaMaps {
   CUtensorMap q, k, v, extra_k, extra_v;
+  // 1 when the Q/K/V maps carry the head dim's 64-element halves as their last dimension (batch 1: that
+  // dimension is free), so one copy moves a whole tile; 0: (H*D, X2, X1, X0, B), one copy per half.
+  int halves_in_box;
 };
 
 // Fills `maps` for a problem whose head dim is exactly the kernel's bucket. Returns "" on success, else why
