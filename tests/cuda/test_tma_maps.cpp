@@ -90,4 +90,17 @@ TEST(TmaMaps, EachRuleIsReported) {
   EXPECT_TRUE(has(tma_unsupported(p, 128), "extra_v: heads not contiguous"));
 }
 
+// Which dimension the whole-tile maps give up for the head dim's halves (TmaMaps::halves_dim): batch at
+// batch 1; else a size-1 axis whose boxes are 1 wide (rank 1 and 2 problems); else none (two copies per tile).
+TEST(TmaMaps, HalvesDimension) {
+  using gna::cuda::sm90::halves_dim;
+  EXPECT_EQ(halves_dim(contiguous(1, {30, 48, 80}, 24, 24, 128, {2, 8, 8}, {2, 8, 4})), 4);
+  EXPECT_EQ(halves_dim(contiguous(3, {256, 256, 1}, 24, 24, 128, {16, 8, 1}, {16, 4, 1})), 1);  // X2
+  EXPECT_EQ(halves_dim(contiguous(2, {32768, 1, 1}, 8, 8, 128, {128, 1, 1}, {64, 1, 1})), 2);    // X1 (X2 too)
+  EXPECT_EQ(halves_dim(contiguous(2, {1, 64, 64}, 8, 8, 128, {1, 16, 8}, {1, 8, 8})), 3);        // X0
+  EXPECT_EQ(halves_dim(contiguous(2, {30, 48, 80}, 24, 24, 128, {2, 8, 8}, {2, 8, 4})), 0);     // no free dim
+  // A size-1 axis with a 2-wide box (the tile overhangs it) cannot be dropped.
+  EXPECT_EQ(halves_dim(contiguous(2, {1, 64, 64}, 8, 8, 128, {2, 8, 8}, {1, 8, 8})), 0);
+}
+
 }  // namespace

@@ -7,7 +7,7 @@
 //   warpgroup 0, producer (setmaxnreg.dec): one thread issues, per tile, the TMA loads of Q, then of K and V
 //     for each KV tile of the box and the extra KV tiles into a kStages-deep ring, in place from the user's
 //     layout (tma_maps.hpp: dilation by element strides, padding by out-of-bounds zero fill; one copy per
-//     tile at batch 1, else one per 64-element head-dim half). Each fill completes on its "full" mbarrier
+//     tile where a dimension is free, else one per 64-element head-dim half). Each fill completes on its "full" mbarrier
 //     (expect_tx); a slot is refilled after its "empty" barrier.
 //   warpgroups 1, 2, consumers (setmaxnreg.inc): query rows [64c, 64c + 64) of the tile. Each warp first
 //     copies its 16 Q rows into registers (ldmatrix) and releases Q's shared memory, so the producer loads
@@ -59,8 +59,15 @@ constexpr int kFlagPingPong = 1;
 // Named barriers (0 is __syncthreads): 1 producer warpgroup, 2 + c consumer c, 4 + c consumer c's GEMM turn.
 constexpr int kBarProducer = 1, kBarConsumer = 2, kBarTurn = 4;
 
+// A whole-tile copy (TmaMaps::halves_dim = drop > 0): the coordinates (c0, x2, x1, x0, b) of the
+// (H*D, X2, X1, X0, B) list without the dropped size-1 dimension (its coordinate is 0), then half 0.
+__device__ __forceinline__ void tma_load_tile(void* dst, const CUtensorMap* map, uint64_t* bar, int drop, int c0, int c1,
+                                              int c2, int c3, int c4) {
+  tma_load_5d(dst, map, bar, c0, drop <= 1 ? c2 : c1, drop <= 2 ? c3 : c2, drop <= 3 ? c4 : c3, 0);
+}
+
 // The TMA producer of one Q tile (one thread): Q, then K and V of every KV tile (one box, or one per
-// 64-element half of the head dim, see TmaMaps::halves_in_box), completing on the slot's "full" barrier with
+// 64-element half of the head dim, see TmaMaps::halves_dim), completing on the slot's "full" barrier with
 // its byte count.
 template <class Cfg>
 __device__ __forceinline__ void produce_tile_tma(const FwdParams& p, const TmaMaps& maps, const fwd::QTileState& st, int n_iter,
@@ -76,8 +83,8 @@ __device__ __forceinline__ void produce_tile_tma(const FwdParams& p, const TmaMa
   for (int d = 0; d < kMaxRank; ++d) coord[d] = st.q_origin[d] * int(p.axis[d].dilation) + st.group[d];
   mbar_wait(q_empty, (q_fill & 1) ^ 1);
   mbar_arrive_expect_tx(q_full, kQBytes);
-  if (maps.halves_in_box) {
-    tma_load_5d(smem_q, &maps.q, q_full, st.head * int(p.dim), coord[2], coord[1], coord[0], 0);
+  if (maps.halves_dim > 0) {
+    tma_load_tile(smem_q, &maps.q, q_full, maps.halves_dim, st.head * int(p.dim), coord[2], coord[1], coord[0], st.batch);
   } else {
 #pragma unroll
     for (int h = 0; h < kHalves; ++h)
@@ -103,8 +110,8 @@ __device__ __forceinline__ void produce_tile_tma(const FwdParams& p, const TmaMa
       mbar_wait(kv == 0 ? &k_empty[stage] : &v_empty[stage], parity ^ 1);
       mbar_arrive_expect_tx(full, kKVBytes);
       T* dst = (kv == 0 ? smem_k : smem_v) + stage * Cfg::kKVElems;
-      if (spatial && maps.halves_in_box) {
-        tma_load_5d(dst, kv == 0 ? &maps.k : &maps.v, full, c0, origin[2], origin[1], origin[0], 0);
+      if (spatial && maps.halves_dim > 0) {
+        tma_load_tile(dst, kv == 0 ? &maps.k : &maps.v, full, maps.halves_dim, c0, origin[2], origin[1], origin[0], st.batch);
         continue;
       }
 #pragma unroll

@@ -19,9 +19,10 @@ namespace gna::cuda::sm90 {
 
 struct TmaMaps {
   CUtensorMap q, k, v, extra_k, extra_v;
-  // 1 when the Q/K/V maps carry the head dim's 64-element halves as their last dimension (batch 1: that
-  // dimension is free), so one copy moves a whole tile; 0: (H*D, X2, X1, X0, B), one copy per half.
-  int halves_in_box;
+  // 0: the Q/K/V maps are (H*D, X2, X1, X0, B) and a tile takes one copy per 64-element half of the head
+  // dim. k in 1..4: dimension k of that list has extent 1 (a singleton axis, or batch 1) and is dropped, and
+  // the head dim's halves are appended as the last dimension, so one copy moves a whole tile.
+  int halves_dim;
 };
 
 // Fills `maps` for a problem whose head dim is exactly the kernel's bucket. Returns "" on success, else why
@@ -32,5 +33,9 @@ std::string make_tma_maps(const FwdParams& p, bool bf16, int head_dim, TmaMaps& 
 
 // The eligibility rules of make_tma_maps alone (no driver call): "" when TMA can describe the problem.
 std::string tma_unsupported(const FwdParams& p, int head_dim);
+
+// TmaMaps::halves_dim for a problem: 4 (batch) at batch 1, else the dimension of a size-1 axis whose Q and KV
+// boxes are 1 wide, else 0.
+int halves_dim(const FwdParams& p);
 
 }  // namespace gna::cuda::sm90
