@@ -156,7 +156,8 @@ CheckResult check_case(const Case& c, const std::string& backend, uint64_t seed)
   }
   res.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 
-  // Written everywhere? Errors against the reference, and the naive low-precision error on sampled rows.
+  // Written everywhere? Errors against the reference over every element, and on the sampled rows both the
+  // backend's error and the naive low-precision implementation's error (which sets the tolerance).
   for (int64_t i = 0; i < out.numel(); ++i) {
     const double x = out.at(i);
     if (std::isnan(x)) {
@@ -173,24 +174,33 @@ CheckResult check_case(const Case& c, const std::string& backend, uint64_t seed)
     }
     res.lse_err = std::max(res.lse_err, std::fabs(x - lse_ref.at(i)));
   }
-  double naive_err = 0, naive_lse_err = 0;
+  double naive_err = 0, naive_lse_err = 0, sampled_err = 0, sampled_lse_err = 0;
   std::vector<double> row;
   const int64_t N = p.tokens();
   for (const auto& r : sample_rows(p, 512, seed)) {
     double l;
     eval_query(p, in, c.dtype, true, r[0], r[1], r[2], row, l);
     const int64_t base = ((r[0] * N + r[1]) * p.heads + r[2]);
-    for (int64_t j = 0; j < p.dim_v; ++j) naive_err = std::max(naive_err, std::fabs(row[j] - o_ref.at(base * p.dim_v + j)));
+    for (int64_t j = 0; j < p.dim_v; ++j) {
+      const double ref = o_ref.at(base * p.dim_v + j);
+      naive_err = std::max(naive_err, std::fabs(row[j] - ref));
+      sampled_err = std::max(sampled_err, std::fabs(out.at(base * p.dim_v + j) - ref));  // NaN: counted as unwritten
+    }
     naive_lse_err = std::max(naive_lse_err, std::fabs(l - lse_ref.at(base)));
+    sampled_lse_err = std::max(sampled_lse_err, std::fabs(lse.at(base) - lse_ref.at(base)));
   }
   const double u = c.dtype == DType::bf16 ? 1.0 / 256 : c.dtype == DType::f16 ? 1.0 / 2048 : 1e-6;
   res.out_tol = 2 * naive_err + 0.05 * u;
   res.lse_tol = 2 * naive_lse_err + 1e-4;
-  res.passed = res.unwritten == 0 && res.out_err <= res.out_tol && res.lse_err <= res.lse_tol;
+  // On the sampled rows the backend must be within the tolerance; elsewhere within twice it. The naive error
+  // is a maximum over the sampled rows only (at most 512), so on larger problems the maximum over every row
+  // may legitimately exceed it by a little; a real defect is orders of magnitude larger.
+  res.passed = res.unwritten == 0 && sampled_err <= res.out_tol && sampled_lse_err <= res.lse_tol &&
+               res.out_err <= 2 * res.out_tol && res.lse_err <= 2 * res.lse_tol;
   std::ostringstream os;
   os << c.name << " [" << p.describe() << ", " << dtype_name(c.dtype) << ", seed " << seed << "]: out err "
-     << res.out_err << " (tol " << res.out_tol << "), lse err " << res.lse_err << " (tol " << res.lse_tol
-     << "), unwritten " << res.unwritten;
+     << sampled_err << " on sampled rows, " << res.out_err << " on all (tol " << res.out_tol << "), lse err "
+     << sampled_lse_err << " sampled, " << res.lse_err << " all (tol " << res.lse_tol << "), unwritten " << res.unwritten;
   res.message = os.str();
   return res;
 }
