@@ -37,16 +37,16 @@ grep -E "C7510|C7508|wgmma.*serializ" "$OUT/build.log" | head -5 | tee -a "$OUT/
 
 if [ "$MODE" != bench ]; then
 log "GPU tests"
-GNA_TEST_RANDOM_CASES=${GNA_TEST_RANDOM_CASES:-200} timeout 200 ./build-gpu/tests/cuda/test_cuda_forward 2>&1 | tee "$OUT/test_cuda.log" | grep -E "FAIL|PASSED|SKIPPED|cases checked|SEED" | head -60
-grep -A12 "Failure" "$OUT/test_cuda.log" | head -60  # the failing case's name, seed and error, if any
+GNA_TEST_RANDOM_CASES=${GNA_TEST_RANDOM_CASES:-200} timeout 200 ./build-gpu/tests/cuda/test_cuda_forward 2>&1 | tee "$OUT/test_cuda.log" | grep -E "FAIL|PASSED|SKIPPED|cases checked|SEED" | head -60 | tee -a "$OUT/summary.txt"
+grep -A12 "Failure" "$OUT/test_cuda.log" | head -60 | tee -a "$OUT/summary.txt"  # the failing case's name, seed, errors
 
 # The sm90 backend's other paths (src/cuda/sm90/fwd_launch.cuh switches): the shared kernel for every
 # case, and the warp-specialized kernel with consumer ping-pong.
 for v in GNA_SM90_KERNEL=classic GNA_SM90_PINGPONG=1; do
   log "GPU tests, sm90 with $v"
   env "$v" GNA_TEST_RANDOM_CASES=100 timeout 120 ./build-gpu/tests/cuda/test_cuda_forward --gtest_filter='Sm90*' 2>&1 |
-    tee "$OUT/test_cuda_${v%%=*}.log" | grep -E "FAIL|PASSED|SKIPPED|cases checked|SEED" | head -20
-  grep -A12 "Failure" "$OUT/test_cuda_${v%%=*}.log" | head -60
+    tee "$OUT/test_cuda_${v%%=*}.log" | grep -E "FAIL|PASSED|SKIPPED|cases checked|SEED" | head -20 | tee -a "$OUT/summary.txt"
+  grep -A12 "Failure" "$OUT/test_cuda_${v%%=*}.log" | head -60 | tee -a "$OUT/summary.txt"
 done
 
 log "compute-sanitizer memcheck + racecheck on the hand-picked cases"
