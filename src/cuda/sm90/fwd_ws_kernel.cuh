@@ -44,8 +44,8 @@ struct WsConfig : FwdConfig<T, HEAD_DIM> {
 };
 
 // Dynamic shared memory: alignment slack, Q, the K and V rings, the mbarriers, the column prefix masks
-// (3, 65), the packed per-axis offsets of the KV-tile rows (64), and per consumer the query rows' windows
-// (64, 3) as int2.
+// (3, 65), the packed per-axis offsets of the KV-tile rows (64), per consumer the query rows' windows
+// (64, 3) as int2, and a scratch word pair per consumer warp (softmax_pin: see the consumer loop).
 template <class Cfg>
 constexpr size_t ws_smem_bytes() {
   return Cfg::kSmemAlign + sizeof(typename Cfg::Element) * (size_t(Cfg::kQElems) + 2 * Cfg::kStages * size_t(Cfg::kKVElems)) +
