@@ -220,13 +220,19 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
     }
     const int2* warp_windows = row_window + (warp_row - c * 64) * kMaxRank;
 
-    // This warp's Q rows as registers for the whole tile (S = Q K^T then reads only K from shared memory);
-    // Q's shared memory is released at once, so the producer loads the next tile's Q during this one.
+    // This warp's Q rows as registers for the whole tile where they fit (head dim <= 128: 32 registers):
+    // S = Q K^T then reads only K from shared memory, and Q's shared memory is released at once, so the
+    // producer loads the next tile's Q during this one. At head dim 256 Q's 64 registers do not fit beside
+    // O's 128 (ptxas spills and serialises the wgmma, C7512): S reads Q from shared memory, released once
+    // the tile's last S has landed.
+    constexpr bool kQRegs = Cfg::kHeadDim <= 128;
     uint32_t qa[Cfg::kHeadDim / 16][4];
     mbar_wait(q_full, q_read & 1);
-    Cfg::load_q_frags(qa, smem_q, warp_row, lane);
-    __syncwarp();
-    if (lane == 0) mbar_arrive(q_empty);
+    if constexpr (kQRegs) {
+      Cfg::load_q_frags(qa, smem_q, warp_row, lane);
+      __syncwarp();
+      if (lane == 0) mbar_arrive(q_empty);
+    }
 
     float acc_o[1][kDFrag][4];
 #pragma unroll
@@ -270,7 +276,10 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
     auto parity_of = [&](int it) { return int(((kv_read + it) / kStages) & 1); };
     auto issue_s = [&](int it) {
       wgmma_fence();
-      Cfg::qk_mma_rs(s, qa, smem_k + stage_of(it) * Cfg::kKVElems);
+      if constexpr (kQRegs)
+        Cfg::qk_mma_rs(s, qa, smem_k + stage_of(it) * Cfg::kKVElems);
+      else
+        Cfg::qk_mma(s, smem_q, smem_k + stage_of(it) * Cfg::kKVElems, c * 64);
       wgmma_commit();
     };
 
@@ -279,7 +288,10 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
     issue_s(0);
     wgmma_wait<0>();
     fence_s();
-    if (lane == 0) mbar_arrive(&k_empty[stage_of(0)]);
+    if (lane == 0) {
+      mbar_arrive(&k_empty[stage_of(0)]);
+      if (!kQRegs && n_iter == 1) mbar_arrive(q_empty);  // the tile's last S has landed
+    }
     mask_softmax(0);
     Cfg::pack_p(pa, s);
     // KV tile j >= 1 (FlashAttention-3 order): issue S_j; rescale O by alpha_{j-1} while S_j runs (O is
@@ -304,6 +316,7 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
       if (lane == 0) {
         softmax_pin[wtid / 32 + 4 * c] = make_float2(row_sum[0][0], row_sum[0][1]);
         mbar_arrive(&k_empty[stage_of(it)]);
+        if (!kQRegs && it == n_iter - 1) mbar_arrive(q_empty);  // S_j, the tile's last, has landed
       }
       wgmma_wait<0>();
       fence_o();
