@@ -65,7 +65,8 @@ def main():
     ap.add_argument("objects", nargs="+")
     args = ap.parse_args()
     checked, failed = 0, 0
-    for obj in args.objects:
+    objects = [o for arg in args.objects for o in arg.split(";") if o]  # CMake passes a ;-list as one argument
+    for obj in objects:
         sass = subprocess.run([args.cuobjdump, "--dump-sass", obj], capture_output=True, text=True, check=True).stdout
         for name, body in functions(sass):
             if "gna_fwd_ws_kernel" not in name:
