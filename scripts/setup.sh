@@ -35,17 +35,19 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 cmake_args=(-DCMAKE_BUILD_TYPE=Release)
-# cuobjdump, for the test that checks the sm90 kernel's machine code (tests/cuda/check_sm90_sass.py): the
-# toolkit's if it has one, else NVIDIA's PyPI wheel in a small venv under .deps/ (git-ignored).
+# cuobjdump (and the nvdisasm it runs), for the test that checks the sm90 kernel's machine code
+# (tests/cuda/check_sm90_sass.py): the toolkit's if it has one, else NVIDIA's PyPI wheels in a small venv
+# under .deps/ (git-ignored).
 if command -v nvcc >/dev/null 2>&1 || [ -x /usr/local/cuda/bin/nvcc ]; then
   cuobjdump_bin=$(command -v cuobjdump || true)
   [ -z "$cuobjdump_bin" ] && [ -x /usr/local/cuda/bin/cuobjdump ] && cuobjdump_bin=/usr/local/cuda/bin/cuobjdump
   if [ -z "$cuobjdump_bin" ]; then
     tools=.deps/tools
     if ! ls "$tools"/lib/python3*/site-packages/nvidia/cu13/bin/cuobjdump >/dev/null 2>&1; then
-      echo "setup: installing cuobjdump (PyPI nvidia-cuda-cuobjdump) into $tools" >&2
+      echo "setup: installing cuobjdump and nvdisasm (PyPI nvidia-cuda-cuobjdump, -nvdisasm) into $tools" >&2
       { python3 -m venv "$tools" && "$tools/bin/python" -m pip install -q --disable-pip-version-check \
-          "nvidia-cuda-cuobjdump==13.5.37"; } || echo "setup: could not install cuobjdump; the SASS test will skip" >&2
+          "nvidia-cuda-cuobjdump==13.5.37" "nvidia-cuda-nvdisasm==13.5.37"; } ||
+        echo "setup: could not install cuobjdump; the SASS test will skip" >&2
     fi
     cuobjdump_bin=$(ls "$PWD/$tools"/lib/python3*/site-packages/nvidia/cu13/bin/cuobjdump 2>/dev/null | head -1 || true)
   fi

@@ -13,6 +13,7 @@ usage: check_sm90_sass.py --cuobjdump PATH OBJECT...   (the objects of the gna_s
 Exit status 0 when every warp-specialized kernel found passes, 1 on a failure or when none is found.
 """
 import argparse
+import os
 import re
 import subprocess
 import sys
@@ -64,10 +65,16 @@ def main():
     ap.add_argument("--cuobjdump", required=True)
     ap.add_argument("objects", nargs="+")
     args = ap.parse_args()
+    # cuobjdump runs nvdisasm, found on PATH: the one beside it first (the PyPI wheels install both there).
+    env = dict(os.environ, PATH=os.path.dirname(os.path.abspath(args.cuobjdump)) + os.pathsep + os.environ.get("PATH", ""))
     checked, failed = 0, 0
     objects = [o for arg in args.objects for o in arg.split(";") if o]  # CMake passes a ;-list as one argument
     for obj in objects:
-        sass = subprocess.run([args.cuobjdump, "--dump-sass", obj], capture_output=True, text=True, check=True).stdout
+        run = subprocess.run([args.cuobjdump, "--dump-sass", obj], capture_output=True, text=True, env=env)
+        if run.returncode != 0:
+            print(f"cuobjdump failed on {obj}: {run.stderr.strip()[-400:]}")
+            return 1
+        sass = run.stdout
         for name, body in functions(sass):
             if "gna_fwd_ws_kernel" not in name:
                 continue
