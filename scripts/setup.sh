@@ -5,7 +5,8 @@
 # cache) and builds incrementally. CUDA backends are built when nvcc is found (GNA_CUDA=AUTO). Every
 # kernel instance is compiled only where a GPU is visible (nvidia-smi lists one); otherwise -- CI, or a
 # build machine without a GPU -- one instance per kernel family (-DGNA_CUDA_ALL_INSTANCES=OFF), which
-# keeps the CUDA code compiling without the minutes the full set takes on few cores.
+# keeps the CUDA code compiling without the minutes the full set takes on few cores. With CUDA, a toolkit
+# without cuobjdump gets it (and nvdisasm) from NVIDIA's PyPI wheels in .deps/tools, for the SASS test.
 # Environment: GNA_CMAKE_ARGS  extra cmake arguments (e.g. "-DGNA_CUDA=OFF")
 #              GNA_BUILD_DIR   build directory (default: build)
 set -euo pipefail
