@@ -54,29 +54,27 @@ __device__ __forceinline__ void mask_extra(float (&s)[MB][kNFrag][4], int64_t fi
         if (first + j * 8 + (lane % 4) * 2 + (e & 1) >= extra_kv) s[m][j][e] = -INFINITY;
 }
 
-// One online-softmax step over KT KV tiles at once (the S blocks s[t] of the step's tiles): S -> P in
-// place, running max / this thread's partial row sums updated, and the factor alpha = 2^(m_old - m_new) by
-// which O must be rescaled (rescale_o). A row that has seen no key yet uses 0 as the shift. The max and the
-// sum are pairwise trees (short dependency chains); every index is a compile-time constant.
-template <int KT, int MB>
-__device__ __forceinline__ void softmax_step(float (&s)[KT][MB][kNFrag][4], float (&row_max)[MB][2], float (&row_sum)[MB][2],
+// One online-softmax step: S -> P in place, running max / this thread's partial row sums updated, and the
+// factor alpha = 2^(m_old - m_new) by which O must be rescaled (rescale_o). A row that has seen no key yet
+// uses 0 as the shift. The max and the sum are pairwise trees over the kNFrag fragments (short dependency
+// chains); every index is a compile-time constant, so part[] stays in registers.
+template <int MB>
+__device__ __forceinline__ void softmax_step(float (&s)[MB][kNFrag][4], float (&row_max)[MB][2], float (&row_sum)[MB][2],
                                              float (&alpha)[MB][2], float scale_log2) {
-  constexpr int kCols = KT * kNFrag;  // n8 fragments per row block
-  static_assert((kCols & (kCols - 1)) == 0, "power-of-two fragment count");
-  constexpr int kLevels = kCols >= 16 ? 4 : kCols >= 8 ? 3 : kCols >= 4 ? 2 : kCols >= 2 ? 1 : 0;
-  static_assert((1 << kLevels) == kCols, "fragment count up to 16");
+  static_assert(kNFrag == 8, "the trees below have 3 levels");
+  constexpr int kLevels = 3;
 #pragma unroll
   for (int m = 0; m < MB; ++m)
 #pragma unroll
     for (int i = 0; i < 2; ++i) {
-      float part[kCols];
+      float part[kNFrag];
 #pragma unroll
-      for (int f = 0; f < kCols; ++f) part[f] = fmaxf(s[f / kNFrag][m][f % kNFrag][2 * i], s[f / kNFrag][m][f % kNFrag][2 * i + 1]);
+      for (int f = 0; f < kNFrag; ++f) part[f] = fmaxf(s[m][f][2 * i], s[m][f][2 * i + 1]);
 #pragma unroll
-      for (int l = 0; l < kLevels; ++l)  // constant trip counts: fully unrolled, part[] stays in registers
+      for (int l = 0; l < kLevels; ++l)  // constant trip counts: fully unrolled
 #pragma unroll
-        for (int f = 0; f < kCols / 2; ++f)
-          if (f < (kCols >> (l + 1))) part[f] = fmaxf(part[f], part[f + (kCols >> (l + 1))]);
+        for (int f = 0; f < kNFrag / 2; ++f)
+          if (f < (kNFrag >> (l + 1))) part[f] = fmaxf(part[f], part[f + (kNFrag >> (l + 1))]);
       float mx = part[0];
       mx = fmaxf(mx, __shfl_xor_sync(0xffffffff, mx, 1));
       mx = fmaxf(mx, __shfl_xor_sync(0xffffffff, mx, 2));
@@ -85,25 +83,18 @@ __device__ __forceinline__ void softmax_step(float (&s)[KT][MB][kNFrag][4], floa
       alpha[m][i] = exp2f(row_max[m][i] - m_use);
       row_max[m][i] = m_new;
 #pragma unroll
-      for (int f = 0; f < kCols; ++f) {
-        float(&v)[4] = s[f / kNFrag][m][f % kNFrag];
-        v[2 * i] = exp2f(fmaf(v[2 * i], scale_log2, -m_use));
-        v[2 * i + 1] = exp2f(fmaf(v[2 * i + 1], scale_log2, -m_use));
-        part[f] = v[2 * i] + v[2 * i + 1];
+      for (int f = 0; f < kNFrag; ++f) {
+        s[m][f][2 * i] = exp2f(fmaf(s[m][f][2 * i], scale_log2, -m_use));
+        s[m][f][2 * i + 1] = exp2f(fmaf(s[m][f][2 * i + 1], scale_log2, -m_use));
+        part[f] = s[m][f][2 * i] + s[m][f][2 * i + 1];
       }
 #pragma unroll
       for (int l = 0; l < kLevels; ++l)
 #pragma unroll
-        for (int f = 0; f < kCols / 2; ++f)
-          if (f < (kCols >> (l + 1))) part[f] += part[f + (kCols >> (l + 1))];
+        for (int f = 0; f < kNFrag / 2; ++f)
+          if (f < (kNFrag >> (l + 1))) part[f] += part[f + (kNFrag >> (l + 1))];
       row_sum[m][i] = row_sum[m][i] * alpha[m][i] + part[0];
     }
-}
-// The one-tile form (the generic kernel).
-template <int MB>
-__device__ __forceinline__ void softmax_step(float (&s)[MB][kNFrag][4], float (&row_max)[MB][2], float (&row_sum)[MB][2],
-                                             float (&alpha)[MB][2], float scale_log2) {
-  softmax_step<1, MB>(reinterpret_cast<float(&)[1][MB][kNFrag][4]>(s), row_max, row_sum, alpha, scale_log2);
 }
 
 // O *= alpha, per 16-row block only when some row's running max in the warp moved (a warp vote): once the
