@@ -81,34 +81,37 @@ GNA_CPU_INLINE void axpy(Acc alpha, const Acc* __restrict x, Acc* __restrict y, 
   for (int64_t i = 0; i < n; ++i) y[i] += alpha * x[i];
 }
 
+// Columns [c, c + W) of o = sum_j p[j] v[key[j]], accumulated in W registers while the keys stream by.
+template <int W, class Acc>
+GNA_CPU_INLINE void weighted_block(const Acc* __restrict p, const int64_t* __restrict key, int64_t n,
+                                   const Acc* __restrict v, int64_t dv, int64_t c, Acc* __restrict o) {
+  Acc acc[W] = {};
+  for (int64_t j = 0; j < n; ++j) {
+    const Acc* row = v + key[j] * dv + c;
+    const Acc w = p[j];
+    for (int l = 0; l < W; ++l) acc[l] += w * row[l];
+  }
+  for (int l = 0; l < W; ++l) o[c + l] = acc[l];
+}
+
+// Columns [c, dv) of the same sum (fewer than 16), one axpy per key.
+template <class Acc>
+GNA_CPU_INLINE void weighted_tail(const Acc* __restrict p, const int64_t* __restrict key, int64_t n,
+                                  const Acc* __restrict v, int64_t dv, int64_t c, Acc* __restrict o) {
+  if (c == dv) return;
+  for (int64_t i = c; i < dv; ++i) o[i] = 0;
+  for (int64_t j = 0; j < n; ++j) axpy(p[j], v + key[j] * dv + c, o + c, dv - c);
+}
+
 // o[0, dv) = sum_j p[j] * v[key[j] * dv + (0, dv)]: the accumulator is held in registers per chunk of
 // 64 (then 16) columns while the keys stream by, instead of a load/store of o per key.
 template <class Acc>
 GNA_CPU_INLINE void weighted_rows(const Acc* __restrict p, const int64_t* __restrict key, int64_t n,
                                   const Acc* __restrict v, int64_t dv, Acc* __restrict o) {
   int64_t c = 0;
-  for (; c + 64 <= dv; c += 64) {
-    Acc acc[64] = {};
-    for (int64_t j = 0; j < n; ++j) {
-      const Acc* row = v + key[j] * dv + c;
-      const Acc w = p[j];
-      for (int l = 0; l < 64; ++l) acc[l] += w * row[l];
-    }
-    for (int l = 0; l < 64; ++l) o[c + l] = acc[l];
-  }
-  for (; c + 16 <= dv; c += 16) {
-    Acc acc[16] = {};
-    for (int64_t j = 0; j < n; ++j) {
-      const Acc* row = v + key[j] * dv + c;
-      const Acc w = p[j];
-      for (int l = 0; l < 16; ++l) acc[l] += w * row[l];
-    }
-    for (int l = 0; l < 16; ++l) o[c + l] = acc[l];
-  }
-  if (c < dv) {
-    for (int64_t i = c; i < dv; ++i) o[i] = 0;
-    for (int64_t j = 0; j < n; ++j) axpy(p[j], v + key[j] * dv + c, o + c, dv - c);
-  }
+  for (; c + 64 <= dv; c += 64) weighted_block<64>(p, key, n, v, dv, c, o);
+  for (; c + 16 <= dv; c += 16) weighted_block<16>(p, key, n, v, dv, c, o);
+  weighted_tail(p, key, n, v, dv, c, o);
 }
 
 #if defined(__GNUC__) && (defined(__clang__) || __GNUC__ >= 12)
@@ -151,10 +154,7 @@ GNA_CPU_INLINE void weighted_rows<float>(const float* __restrict p, const int64_
     for (int64_t j = 0; j < n; ++j) a0 += p[j] * load16(v + key[j] * dv + c);
     store16(o + c, a0);
   }
-  if (c < dv) {
-    for (int64_t i = c; i < dv; ++i) o[i] = 0;
-    for (int64_t j = 0; j < n; ++j) axpy(p[j], v + key[j] * dv + c, o + c, dv - c);
-  }
+  weighted_tail(p, key, n, v, dv, c, o);
 }
 #endif
 
