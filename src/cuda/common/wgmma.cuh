@@ -32,6 +32,14 @@ __device__ __forceinline__ uint64_t wgmma_desc_advance(uint64_t desc, uint32_t b
   return (desc & 0xFFFFFFFF00000000ull) | uint32_t(uint32_t(desc) + (bytes >> 4));
 }
 
+// `desc` through an opaque move: the compiler keeps the value in a (uniform) register instead of
+// recomputing it from the shared-memory address at every use (it did, in the sm90 main loop).
+__device__ __forceinline__ uint64_t wgmma_desc_pin(uint64_t desc) {
+  uint64_t r;
+  asm volatile("mov.b64 %0, %1;\n" : "=l"(r) : "l"(desc));
+  return r;
+}
+
 __device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
 __device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
 template <int N>

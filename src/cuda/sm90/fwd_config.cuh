@@ -44,11 +44,11 @@ struct FwdConfig {
   // The wgmma instructions of S (64 x 64 for the warpgroup whose first Q row is wg_row) = Q K^T:
   // HEAD_DIM / 16 steps of m64n64k16, A (Q) and B (K) from shared memory, both K-major. No fence, no commit:
   // the caller groups them (qk_issue, or several KV tiles in one group).
-  static __device__ __forceinline__ void qk_mma(float (&s)[1][kBlockN / 8][4], const T* smem_q, const T* sk, int wg_row) {
+  // db0: the K tile's descriptor (k_desc).
+  static __device__ __forceinline__ void qk_mma(float (&s)[1][kBlockN / 8][4], const T* smem_q, uint64_t db0, int wg_row) {
     float(&d)[kBlockN / 2] = reinterpret_cast<float(&)[kBlockN / 2]>(s);
     // K-major, 128-byte swizzle: leading byte offset unused (16), stride byte offset = 8 rows = 1024.
     const uint64_t da0 = wgmma_desc_sw128(smem_q + wg_row * 64, 16, 1024);
-    const uint64_t db0 = wgmma_desc_sw128(sk, 16, 1024);
 #pragma unroll
     for (int kk = 0; kk < HEAD_DIM / 16; ++kk) {
       const int half = kk / 4, k_in = (kk % 4) * 16;  // 64-element half, element offset inside the row
@@ -69,18 +69,25 @@ struct FwdConfig {
   }
   // The wgmma instructions of S = Q K^T with Q from registers (load_q_frags): HEAD_DIM / 16 steps of
   // m64n64k16, B (K) from shared memory K-major. Only K is read from shared memory. No fence, no commit.
+  // db0: the K tile's descriptor (k_desc).
   static __device__ __forceinline__ void qk_mma_rs(float (&s)[1][kBlockN / 8][4], const uint32_t (&qa)[HEAD_DIM / 16][4],
-                                                   const T* sk) {
+                                                   uint64_t db0) {
     float(&d)[kBlockN / 2] = reinterpret_cast<float(&)[kBlockN / 2]>(s);
-    const uint64_t db0 = wgmma_desc_sw128(sk, 16, 1024);
 #pragma unroll
     for (int kk = 0; kk < HEAD_DIM / 16; ++kk)
       wgmma_rs<T, kBlockN>(d, qa[kk], wgmma_desc_advance(db0, ((kk / 4) * (kBlockN * 64) + (kk % 4) * 16) * sizeof(T)), kk > 0);
   }
+  // The wgmma descriptors of a K tile (K-major: leading byte offset unused, stride byte offset = 8 rows =
+  // 1024) and of a V tile (MN-major: leading byte offset = between the 64-wide head-dim halves, stride byte
+  // offset = between groups of 8 keys), each at its base. A ring slot's descriptor is the first slot's
+  // advanced by wgmma_desc_advance (a 32-bit add).
+  static __device__ __forceinline__ uint64_t k_desc(const T* sk) { return wgmma_desc_sw128(sk, 16, 1024); }
+  static __device__ __forceinline__ uint64_t v_desc(const T* sv) { return wgmma_desc_sw128(sv, kBlockN * 128, 1024); }
+
   // Issues and commits (does not wait for) S = Q K^T of one KV tile.
   static __device__ __forceinline__ void qk_issue(float (&s)[1][kBlockN / 8][4], const T* smem_q, const T* sk, int wg_row) {
     wgmma_fence();
-    qk_mma(s, smem_q, sk, wg_row);
+    qk_mma(s, smem_q, k_desc(sk), wg_row);
     wgmma_commit();
   }
 
@@ -97,21 +104,19 @@ struct FwdConfig {
 
   // The wgmma instructions of O += P V for one KV tile: kBlockN / 16 steps of m64n{HEAD_DIM}k16, A (P) from
   // registers, B (V) from shared memory MN-major. No fence, no commit (see qk_mma).
+  // db0: the V tile's descriptor (v_desc).
   static __device__ __forceinline__ void pv_mma(float (&acc_o)[1][HEAD_DIM / 8][4], const uint32_t (&a)[kBlockN / 16][4],
-                                                const T* sv) {
+                                                uint64_t db0) {
     float(&d)[HEAD_DIM / 2] = reinterpret_cast<float(&)[HEAD_DIM / 2]>(acc_o);
-    // MN-major, 128-byte swizzle: leading byte offset = between 64-wide head-dim halves (64 rows x 128 B),
-    // stride byte offset = between groups of 8 keys (1024 B).
-    const uint64_t db0 = wgmma_desc_sw128(sv, kBlockN * 128, 1024);
 #pragma unroll
     for (int kk = 0; kk < kBlockN / 16; ++kk)
       wgmma_rs_tnsp_b<T, HEAD_DIM>(d, a[kk], wgmma_desc_advance(db0, kk * 16 * 64 * sizeof(T)));
   }
   // Issues and commits O += P V of one KV tile.
   static __device__ __forceinline__ void pv_issue(float (&acc_o)[1][HEAD_DIM / 8][4], const uint32_t (&a)[kBlockN / 16][4],
-                                                  const T* sv) {
+                                                  uint64_t v_tile_desc) {
     wgmma_fence();
-    pv_mma(acc_o, a, sv);
+    pv_mma(acc_o, a, v_tile_desc);
     wgmma_commit();
   }
 
@@ -133,7 +138,7 @@ struct FwdConfig {
     for (int j = 0; j < HEAD_DIM / 8; ++j)
 #pragma unroll
       for (int e = 0; e < 4; ++e) wgmma_fence_operand(acc_o[0][j][e]);
-    pv_issue(acc_o, a, sv);
+    pv_issue(acc_o, a, v_desc(sv));
     wgmma_wait<0>();
 #pragma unroll
     for (int j = 0; j < HEAD_DIM / 8; ++j)

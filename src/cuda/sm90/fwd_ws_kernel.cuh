@@ -53,6 +53,18 @@ constexpr size_t ws_smem_bytes() {
          sizeof(int) * kBlockN + sizeof(int2) * Cfg::kBlockM * kMaxRank + sizeof(float2) * Cfg::kConsumerWarps;
 }
 
+// A position in the K/V ring: slot and phase parity, advanced by one tile (no division by kStages).
+template <int STAGES>
+struct RingPos {
+  int stage = 0, phase = 0;
+  __device__ __forceinline__ void next() {
+    if (++stage == STAGES) {
+      stage = 0;
+      phase ^= 1;
+    }
+  }
+};
+
 // Kernel flags (block-uniform run-time switches).
 constexpr int kFlagPingPong = 1;
 
@@ -204,7 +216,8 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
   QTileState& st = st_all[wg];
   int2* row_window = row_window_all + c * 64 * kMaxRank;
   const int bar_self = kBarConsumer + c;
-  uint32_t kv_read = 0, q_read = 0;
+  RingPos<kStages> ring;  // the ring position of the next KV tile to read
+  uint32_t q_read = 0;
   if (pingpong && c == 1) named_bar_arrive(kBarTurn + 0, 256);  // consumer 0 issues first
 
   for (int64_t tile = blockIdx.x; tile < total_tiles; tile += gridDim.x) {
@@ -272,39 +285,46 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
 #pragma unroll
         for (int e = 0; e < 4; ++e) wgmma_fence_operand(pa[k][e]);
     };
-    auto stage_of = [&](int it) { return int((kv_read + it) % kStages); };
-    auto parity_of = [&](int it) { return int(((kv_read + it) / kStages) & 1); };
-    auto issue_s = [&](int it) {
+    // kpos: the ring position of KV tile `it` (its K), vpos: of tile it - 1 (its V). A slot's wgmma
+    // descriptor is the first slot's plus the slot offset (one uniform add).
+    RingPos<kStages> kpos = ring, vpos;
+    constexpr uint32_t kSlotBytes = Cfg::kKVElems * sizeof(T);
+    const uint64_t k_desc0 = wgmma_desc_pin(Cfg::k_desc(smem_k)), v_desc0 = wgmma_desc_pin(Cfg::v_desc(smem_v));
+    auto v_desc = [&] { return wgmma_desc_advance(v_desc0, vpos.stage * kSlotBytes); };
+    auto issue_s = [&] {
+      const uint64_t kd = wgmma_desc_advance(k_desc0, kpos.stage * kSlotBytes);
       wgmma_fence();
       if constexpr (kQRegs)
-        Cfg::qk_mma_rs(s, qa, smem_k + stage_of(it) * Cfg::kKVElems);
+        Cfg::qk_mma_rs(s, qa, kd);
       else
-        Cfg::qk_mma(s, smem_q, smem_k + stage_of(it) * Cfg::kKVElems, c * 64);
+        Cfg::qk_mma(s, smem_q, kd, c * 64);
       wgmma_commit();
     };
 
     // KV tile 0: S_0 and its softmax.
-    mbar_wait(&k_full[stage_of(0)], parity_of(0));
-    issue_s(0);
+    mbar_wait(&k_full[kpos.stage], kpos.phase);
+    issue_s();
     wgmma_wait<0>();
     fence_s();
     if (lane == 0) {
-      mbar_arrive(&k_empty[stage_of(0)]);
+      mbar_arrive(&k_empty[kpos.stage]);
       if (!kQRegs && n_iter == 1) mbar_arrive(q_empty);  // the tile's last S has landed
     }
     mask_softmax(0);
     Cfg::pack_p(pa, s);
+    vpos = kpos;
+    kpos.next();
     // KV tile j >= 1 (FlashAttention-3 order): issue S_j; rescale O by alpha_{j-1} while S_j runs (O is
     // idle: PV_{j-2} has been waited for); issue PV_{j-1}; mask and softmax S_j while PV_{j-1} runs; wait;
     // pack P_j. After tile 0 O is zero, so its rescale is harmless.
     for (int it = 1; it < n_iter; ++it) {
       if (!all_full) cur.advance(st);
-      mbar_wait(&k_full[stage_of(it)], parity_of(it));
+      mbar_wait(&k_full[kpos.stage], kpos.phase);
       if (pingpong) named_bar_sync(kBarTurn + c, 256);
-      issue_s(it);
+      issue_s();
       fwd::rescale_o<1, kDFrag>(acc_o, alpha);
-      mbar_wait(&v_full[stage_of(it - 1)], parity_of(it - 1));
-      Cfg::pv_issue(acc_o, pa, smem_v + stage_of(it - 1) * Cfg::kKVElems);
+      mbar_wait(&v_full[vpos.stage], vpos.phase);
+      Cfg::pv_issue(acc_o, pa, v_desc());
       if (pingpong) named_bar_arrive(kBarTurn + 1 - c, 256);
       wgmma_wait<1>();  // S_j has landed; the PV GEMM may still run
       fence_s();
@@ -315,22 +335,24 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
       // word before the K release (an arrive, release semantics) that precedes the wait.
       if (lane == 0) {
         softmax_pin[wtid / 32 + 4 * c] = make_float2(row_sum[0][0], row_sum[0][1]);
-        mbar_arrive(&k_empty[stage_of(it)]);
+        mbar_arrive(&k_empty[kpos.stage]);
         if (!kQRegs && it == n_iter - 1) mbar_arrive(q_empty);  // S_j, the tile's last, has landed
       }
       wgmma_wait<0>();
       fence_o();
-      if (lane == 0) mbar_arrive(&v_empty[stage_of(it - 1)]);
+      if (lane == 0) mbar_arrive(&v_empty[vpos.stage]);
       Cfg::pack_p(pa, s);
+      vpos = kpos;
+      kpos.next();
     }
     // The last PV.
     fwd::rescale_o<1, kDFrag>(acc_o, alpha);
-    mbar_wait(&v_full[stage_of(n_iter - 1)], parity_of(n_iter - 1));
-    Cfg::pv_issue(acc_o, pa, smem_v + stage_of(n_iter - 1) * Cfg::kKVElems);
+    mbar_wait(&v_full[vpos.stage], vpos.phase);
+    Cfg::pv_issue(acc_o, pa, v_desc());
     wgmma_wait<0>();
     fence_o();
-    if (lane == 0) mbar_arrive(&v_empty[stage_of(n_iter - 1)]);
-    kv_read += n_iter;
+    if (lane == 0) mbar_arrive(&v_empty[vpos.stage]);
+    ring = kpos;
     ++q_read;
 
     // Epilogue: normalise and store this thread's two rows in place (4-byte stores of adjacent columns;
