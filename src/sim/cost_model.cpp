@@ -58,7 +58,7 @@ const std::vector<ArchModel>& arch_models() {
        142, 109.0, 1.1613, 85.7, 0.7, 4.0, 0.85, 1.0, 0.15, true, false},
       // The compiled sm90 kernels (warp-specialized TMA + wgmma, 128x64 tiles, tiles loaded in place).
       // h100-sm90: fitted the same way to the 7 presets measured on an H100 80GB HBM3, bf16, head dim 128,
-      // 2026-11-26 (bench/results/h100.jsonl, sm90 lines; bench/calibration.md: rms error 2.5%, max 4.6%).
+      // 2026-11-26 (bench/results/h100-sm90-calibration.jsonl; bench/calibration.md: rms error 2.5%, max 4.6%).
       {"h100-sm90", "NVIDIA H100 SXM running the sm90 kernel (TMA + wgmma; calibrated, bench/calibration.md)", 132,
        615.02, 1.4552, 9.368, 3.0, 4.0, 0.85, 1.0, 0.15, true, true},
       // Derived, not measured: H200 has the same SMs and clocks.

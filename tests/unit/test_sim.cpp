@@ -408,7 +408,7 @@ TEST(Sim, CalibratedSm80Model) {
 }
 
 // h100-sm90 is fitted the same way to the sm90 (warp-specialized TMA + wgmma) kernel's times on the same
-// H100 (bench/results/h100.jsonl, sm90 lines, 2026-11-26): each preset within 7% (the fit's max error is 4.6%,
+// H100 (bench/results/h100-sm90-calibration.jsonl, 2026-11-26): each preset within 7% (the fit's max error is 4.6%,
 // on the 1-D presets).
 TEST(Sim, CalibratedSm90Model) {
   struct Row {

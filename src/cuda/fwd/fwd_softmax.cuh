@@ -72,7 +72,9 @@ __device__ __forceinline__ void softmax_step(float (&s)[MB][kNFrag][4], float (&
   static_assert(kNFrag == 8, "the trees below have 3 levels");
   constexpr int kLevels = 3;
 #pragma unroll
-  for (int m = 0; m < MB; ++m)
+  for (int m = 0; m < MB; ++m) {
+    // This thread's max of each of its two rows (a pairwise tree over the fragments).
+    float mx[2];
 #pragma unroll
     for (int i = 0; i < 2; ++i) {
       float part[kNFrag];
@@ -83,14 +85,30 @@ __device__ __forceinline__ void softmax_step(float (&s)[MB][kNFrag][4], float (&
 #pragma unroll
         for (int f = 0; f < kNFrag / 2; ++f)
           if (f < (kNFrag >> (l + 1))) part[f] = fmaxf(part[f], part[f + (kNFrag >> (l + 1))]);
-      float mx = part[0];
-      mx = fmaxf(mx, __shfl_xor_sync(0xffffffff, mx, 1));
-      mx = fmaxf(mx, __shfl_xor_sync(0xffffffff, mx, 2));
-      const float m_tile = mx * scale_log2;
-      const float m_new = m_tile > row_max[m][i] + float(kMaxSlack) ? m_tile : row_max[m][i];
-      const float m_use = m_new == -INFINITY ? 0.f : m_new;
-      alpha[m][i] = exp2f(row_max[m][i] - m_use);
-      row_max[m][i] = m_new;
+      mx[i] = part[0] * scale_log2;
+    }
+    // The lazy max moves only if some thread's partial max exceeds its row's max by the slack; a warp vote
+    // asks, and when nobody does (almost always, after a row's first tile) the quad reductions (two
+    // shuffles per row, a serial chain) and alpha's exponentials are skipped. Same result either way: a
+    // row's tile max is the max of its quad's partial maxima.
+    const bool move = mx[0] > row_max[m][0] + float(kMaxSlack) || mx[1] > row_max[m][1] + float(kMaxSlack);
+    if (__any_sync(0xffffffff, move)) {
+#pragma unroll
+      for (int i = 0; i < 2; ++i) {
+        float t = mx[i];
+        t = fmaxf(t, __shfl_xor_sync(0xffffffff, t, 1));
+        t = fmaxf(t, __shfl_xor_sync(0xffffffff, t, 2));
+        const float m_new = t > row_max[m][i] + float(kMaxSlack) ? t : row_max[m][i];
+        alpha[m][i] = exp2f(row_max[m][i] - (m_new == -INFINITY ? 0.f : m_new));
+        row_max[m][i] = m_new;
+      }
+    } else {
+      alpha[m][0] = alpha[m][1] = 1.f;
+    }
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+      const float m_use = row_max[m][i] == -INFINITY ? 0.f : row_max[m][i];
+      float part[kNFrag];
 #pragma unroll
       for (int f = 0; f < kNFrag; ++f) {
         s[m][f][2 * i] = exp2f(fmaf(s[m][f][2 * i], scale_log2, -m_use));
@@ -104,6 +122,7 @@ __device__ __forceinline__ void softmax_step(float (&s)[MB][kNFrag][4], float (&
           if (f < (kNFrag >> (l + 1))) part[f] += part[f + (kNFrag >> (l + 1))];
       row_sum[m][i] = row_sum[m][i] * alpha[m][i] + part[0];
     }
+  }
 }
 
 // O *= alpha, per 16-row block only when some row's running max in the warp moved (a warp vote): once the
