@@ -43,8 +43,8 @@ struct FwdConfig {
 
   // The wgmma instructions of S (64 x 64 for the warpgroup whose first Q row is wg_row) = Q K^T:
   // HEAD_DIM / 16 steps of m64n64k16, A (Q) and B (K) from shared memory, both K-major. No fence, no commit:
-  // the caller groups them (qk_issue, or several KV tiles in one group).
-  // db0: the K tile's descriptor (k_desc).
+  // the caller adds them (qk_issue, or the warp-specialized kernel's issue_s). db0: the K tile's descriptor
+  // (k_desc).
   static __device__ __forceinline__ void qk_mma(float (&s)[1][kBlockN / 8][4], const T* smem_q, uint64_t db0, int wg_row) {
     float(&d)[kBlockN / 2] = reinterpret_cast<float(&)[kBlockN / 2]>(s);
     // K-major, 128-byte swizzle: leading byte offset unused (16), stride byte offset = 8 rows = 1024.
