@@ -28,7 +28,7 @@
 namespace gna::cuda::fwd {
 
 // Dynamic shared memory of one block: alignment slack, Q, the K/V stages, then per KV-tile row the relative
-// element offsets in K and V (2 x 64 int64) and the per-axis offsets (64 packed ints), the query rows'
+// byte offsets in K and V (2 x 64 int64, in the loaders' slot order: loader_slot) and the per-axis offsets (64 packed ints), the query rows'
 // windows (BLOCK_M, 3) as int2 and the column masks (3, 65) uint64.
 template <class Cfg>
 constexpr size_t smem_bytes() {
@@ -70,8 +70,8 @@ __global__ void __launch_bounds__(Cfg::kThreads, Cfg::kMinBlocksPerSm) gna_fwd_k
     int off[kMaxRank];
     tile_row_offsets(tid, p.kv_tile, off);
     kv_offsets[tid] = pack_offsets(off);
-    k_row_off[tid] = kv_row_relative_offset(p, kv_offsets[tid], p.k_step);
-    v_row_off[tid] = kv_row_relative_offset(p, kv_offsets[tid], p.v_step);
+    k_row_off[loader_slot<Cfg>(tid)] = kv_row_relative_offset(p, kv_offsets[tid], p.k_step) * int64_t(sizeof(T));
+    v_row_off[loader_slot<Cfg>(tid)] = kv_row_relative_offset(p, kv_offsets[tid], p.v_step) * int64_t(sizeof(T));
   }
   // Q tile: rows past the group extent and chunks past `dim` are zero.
   {

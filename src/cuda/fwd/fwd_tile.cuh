@@ -167,19 +167,34 @@ __device__ __forceinline__ int64_t kv_row_relative_offset(const FwdParams& p, in
   return off;
 }
 
+// The loaders' thread -> row map: thread t copies 16-byte chunk t % kChunks of rows t / kChunks + k *
+// kRowsPerPass, k < kRowsPerThread. Their byte offsets sit in one contiguous run of the row-offset table,
+// slot (row % kRowsPerPass) * kRowsPerThread + row / kRowsPerPass, read as 16-byte vectors.
+template <class Cfg>
+constexpr int kRowsPerThread = kBlockN / Cfg::kRowsPerPass;
+template <class Cfg>
+__device__ __forceinline__ int loader_slot(int row) {
+  return (row % Cfg::kRowsPerPass) * kRowsPerThread<Cfg> + row / Cfg::kRowsPerPass;
+}
+
 // Asynchronously copies the cursor's 64-token tile (K or V, spatial or extra) into swizzled smem.
 // `packed_offsets[row]` holds the row's per-axis offsets inside the KV tile (see pack_offsets) and
-// `row_offset[row]` its relative element offset (kv_row_relative_offset). Rows past the group extent and
-// chunks past `dim` are zero-filled.
+// `row_bytes[loader_slot(row)]` its relative byte offset (kv_row_relative_offset times the element size).
+// Rows past the group extent and chunks past `dim` are zero-filled.
 template <class Cfg>
 __device__ __forceinline__ void load_kv_tile(const FwdParams& p, const QTileState& st, const KvCursor& cur,
                                              const void* base, int64_t tensor_base, const int64_t (&step)[kMaxRank],
-                                             const int64_t* row_offset, const void* extra_base,
+                                             const int64_t* row_bytes, const void* extra_base,
                                              int64_t extra_tensor_base, int64_t extra_token_stride,
                                              typename Cfg::Element* smem, const int* packed_offsets) {
   using T = typename Cfg::Element;
-  const int chunk = threadIdx.x % Cfg::kChunks;
+  constexpr int kRows = kRowsPerThread<Cfg>;
+  static_assert(kRows % 2 == 0, "row offsets are read in pairs");
+  const int chunk = threadIdx.x % Cfg::kChunks, row0 = threadIdx.x / Cfg::kChunks;
   const bool dim_ok = chunk * 8 < p.dim;
+  // Row k of this thread: row0 + k * kRowsPerPass (where kRowsPerPass is a multiple of 8 the swizzle
+  // repeats and the destinations differ by immediates).
+  auto dst = [&](int k) { return smem_addr(smem + Cfg::template smem_offset<kBlockN>(row0 + k * Cfg::kRowsPerPass, chunk)); };
   if (cur.is_spatial(st)) {
     int origin[kMaxRank];
     cur.origin(p, st, origin);
@@ -190,28 +205,40 @@ __device__ __forceinline__ void load_kv_tile(const FwdParams& p, const QTileStat
       tile_off += origin[d] * step[d];
       inside = inside && origin[d] + p.kv_tile[d] <= st.extent[d];
     }
-    const T* tile_base = static_cast<const T*>(base) + tile_off;
+    const char* tile_base = reinterpret_cast<const char*>(static_cast<const T*>(base) + tile_off);
+    int64_t off[kRows];
+    const longlong2* run = reinterpret_cast<const longlong2*>(row_bytes + row0 * kRows);
 #pragma unroll
-    for (int k = 0; k < kBlockN / Cfg::kRowsPerPass; ++k) {  // compile-time trip count: no row branches
-      const int row = threadIdx.x / Cfg::kChunks + k * Cfg::kRowsPerPass;
+    for (int k = 0; k < kRows / 2; ++k) {
+      const longlong2 two = run[k];
+      off[2 * k] = two.x;
+      off[2 * k + 1] = two.y;
+    }
+    if (inside && dim_ok) {  // the common case: every row of the tile is in the group, no test per row
+#pragma unroll
+      for (int k = 0; k < kRows; ++k) cp_async_16(dst(k), tile_base + off[k]);
+      return;
+    }
+#pragma unroll
+    for (int k = 0; k < kRows; ++k) {  // compile-time trip count: no row branches
+      const int row = row0 + k * Cfg::kRowsPerPass;
       bool valid = dim_ok;
       if (!inside) {
         const int packed = packed_offsets[row];
 #pragma unroll
         for (int d = 0; d < kMaxRank; ++d) valid = valid && origin[d] + unpack_offset(packed, d) < st.extent[d];
       }
-      const T* src = valid ? tile_base + row_offset[row] : static_cast<const T*>(base);
-      cp_async_16(smem_addr(smem + Cfg::template smem_offset<kBlockN>(row, chunk)), src, valid);
+      cp_async_16(dst(k), valid ? tile_base + off[k] : base, valid);
     }
   } else {
     const int first = (cur.it - st.spatial_tiles) * kBlockN;
 #pragma unroll
-    for (int k = 0; k < kBlockN / Cfg::kRowsPerPass; ++k) {
-      const int row = threadIdx.x / Cfg::kChunks + k * Cfg::kRowsPerPass;
+    for (int k = 0; k < kRows; ++k) {
+      const int row = row0 + k * Cfg::kRowsPerPass;
       const bool valid = dim_ok && first + row < p.extra_kv;
       const int64_t off = extra_tensor_base + int64_t(first + row) * extra_token_stride + chunk * 8;
       const T* src = static_cast<const T*>(extra_base) + (valid ? off : 0);
-      cp_async_16(smem_addr(smem + Cfg::template smem_offset<kBlockN>(row, chunk)), src, valid);
+      cp_async_16(dst(k), src, valid);
     }
   }
 }
