@@ -60,7 +60,10 @@ __global__ void __launch_bounds__(Cfg::kThreads, Cfg::kMinBlocksPerSm) gna_fwd_k
   __shared__ QTileState st;
   __shared__ bool real_tile;
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
-  if (tid == 0) real_tile = st.init(p, blockIdx.x);
+  if (warp == 0) {
+    const bool real = st.init_warp(p, blockIdx.x, lane);
+    if (lane == 0) real_tile = real;
+  }
   __syncthreads();
   if (!real_tile) return;  // a tile of padding only (uniform over the block)
   const int warp_row = warp * 16 * MB;  // first query row of this warp

@@ -45,52 +45,77 @@ struct QTileState {
   int extra_tiles;          // ceil(extra_kv / 64)
   na::GroupAxis axis[kMaxRank];  // group-local axes (window rule for the per-row element mask)
 
-  // Returns false when the whole tile is padding (nothing to compute or store).
-  __device__ bool init(const FwdParams& p, int64_t block) {
-    int64_t tile_lin = block % p.q_tiles_total;
-    const int64_t bh = block / p.q_tiles_total;
-    const int64_t head = bh % p.heads, batch = bh / p.heads, kv_head = head / (p.heads / p.kv_heads);
-    int tcoord[kMaxRank];
+  // Fills the state of work unit `block` (batch, head, dilation group, Q tile). Called by one whole warp
+  // (convergent), on a state in shared memory: every lane decomposes the index (uniform 32-bit arithmetic:
+  // the host rejects 2^31 or more work units, so every quotient fits), lane d < kMaxRank computes axis d,
+  // lane 0 the element bases; each value is built in registers and stored once. Returns, on every lane,
+  // false when the whole tile is padding (nothing to compute or store). A single thread walking the fields
+  // in shared memory took about 10 us per tile on H100 (10% of flux-gna, 28% of 1d-32k-gna).
+  __device__ bool init_warp(const FwdParams& p, int64_t block, int lane) {
+    // block = (batch * heads + head) * q_tiles_total + tile_lin, and
+    // tile_lin = ((g0 * D1 + g1) * D2 + g2) * (Q0 Q1 Q2) + (t0 * Q1 + t1) * Q2 + t2.
+    const uint32_t units = static_cast<uint32_t>(p.q_tiles_total), heads = static_cast<uint32_t>(p.heads);
+    const uint32_t bh = static_cast<uint32_t>(block) / units;
+    uint32_t rest = static_cast<uint32_t>(block) - bh * units;
+    const uint32_t b = bh / heads, h = bh - b * heads;
+    uint32_t tc[kMaxRank], g[kMaxRank];
+#pragma unroll
     for (int d = kMaxRank - 1; d >= 0; --d) {
-      tcoord[d] = static_cast<int>(tile_lin % p.q_tiles[d]);
-      tile_lin /= p.q_tiles[d];
+      const uint32_t n = static_cast<uint32_t>(p.q_tiles[d]), q = rest / n;
+      tc[d] = rest - q * n;
+      rest = q;
     }
+#pragma unroll
     for (int d = kMaxRank - 1; d >= 0; --d) {
-      group[d] = static_cast<int>(tile_lin % p.axis[d].dilation);
-      tile_lin /= p.axis[d].dilation;
+      const uint32_t n = static_cast<uint32_t>(p.axis[d].dilation), q = rest / n;
+      g[d] = rest - q * n;
+      rest = q;
     }
-    this->batch = static_cast<int>(batch);
-    this->head = static_cast<int>(head);
-    this->kv_head = static_cast<int>(kv_head);
-    q_base = batch * p.q_stride[0] + head * p.q_stride[4];
-    o_base = batch * p.o_stride[0] + head * p.o_stride[4];
-    lse_base = batch * p.lse_stride[0] + head * p.lse_stride[4];
-    k_base = batch * p.k_stride[0] + kv_head * p.k_stride[4];
-    v_base = batch * p.v_stride[0] + kv_head * p.v_stride[4];
-    extra_k_base = batch * p.extra_k_stride[0] + kv_head * p.extra_k_stride[2];
-    extra_v_base = batch * p.extra_v_stride[0] + kv_head * p.extra_v_stride[2];
-    spatial_tiles = 1;
+    int count = 1;
     bool real = true;
-    for (int d = 0; d < kMaxRank; ++d) {
-      q_base += group[d] * p.q_stride[1 + d];
-      o_base += group[d] * p.o_stride[1 + d];
-      lse_base += group[d] * p.lse_stride[1 + d];
-      k_base += group[d] * p.k_stride[1 + d];
-      v_base += group[d] * p.v_stride[1 + d];
-      axis[d] = na::group_axis(p.axis[d], group[d]);
-      extent[d] = static_cast<int>(axis[d].extent);
-      q_origin[d] = tcoord[d] * p.q_tile[d];
-      if (q_origin[d] >= extent[d]) real = false;
-      const na::Range box = na::axis_kv_box(tcoord[d], p.q_tile[d], p.kv_tile[d], axis[d]);
-      const na::Range full = na::axis_full_range(tcoord[d], p.q_tile[d], p.kv_tile[d], axis[d]);
+    if (lane < kMaxRank) {  // this lane's axis (selects, not a register array indexed at run time)
+      const int d = lane;
+      const uint32_t td = d == 0 ? tc[0] : d == 1 ? tc[1] : tc[2];
+      const uint32_t gd = d == 0 ? g[0] : d == 1 ? g[1] : g[2];
+      const na::GroupAxis ax = na::group_axis(p.axis[d], gd);
+      const int qo = static_cast<int>(td) * p.q_tile[d];
+      const na::Range box = na::axis_kv_box(td, p.q_tile[d], p.kv_tile[d], ax);
+      const na::Range full = na::axis_full_range(td, p.q_tile[d], p.kv_tile[d], ax);
+      group[d] = static_cast<int>(gd);
+      axis[d] = ax;
+      extent[d] = static_cast<int>(ax.extent);
+      q_origin[d] = qo;
       box_start[d] = static_cast<int>(box.start);
       box_count[d] = static_cast<int>(box.size());
       full_lo[d] = static_cast<int>(full.start);
       full_hi[d] = static_cast<int>(full.end);
-      spatial_tiles *= box_count[d];
+      count = static_cast<int>(box.size());
+      real = qo < ax.extent;
     }
-    extra_tiles = static_cast<int>((p.extra_kv + kBlockN - 1) / kBlockN);
-    return real;
+    if (lane == 0) {
+      const int64_t kvh = h / (heads / static_cast<uint32_t>(p.kv_heads));
+      batch = static_cast<int>(b);
+      head = static_cast<int>(h);
+      kv_head = static_cast<int>(kvh);
+      auto base = [&](const int64_t* stride, int head_at, int64_t hh) {
+        int64_t off = int64_t(b) * stride[0] + hh * stride[head_at];
+#pragma unroll
+        for (int d = 0; d < kMaxRank; ++d) off += int64_t(g[d]) * stride[1 + d];
+        return off;
+      };
+      q_base = base(p.q_stride, 4, h);
+      o_base = base(p.o_stride, 4, h);
+      lse_base = base(p.lse_stride, 4, h);
+      k_base = base(p.k_stride, 4, kvh);
+      v_base = base(p.v_stride, 4, kvh);
+      extra_k_base = int64_t(b) * p.extra_k_stride[0] + kvh * p.extra_k_stride[2];
+      extra_v_base = int64_t(b) * p.extra_v_stride[0] + kvh * p.extra_v_stride[2];
+      extra_tiles = static_cast<int>((p.extra_kv + kBlockN - 1) / kBlockN);
+    }
+    const int c0 = __shfl_sync(0xffffffff, count, 0), c1 = __shfl_sync(0xffffffff, count, 1),
+              c2 = __shfl_sync(0xffffffff, count, 2);
+    if (lane == 0) spatial_tiles = c0 * c1 * c2;
+    return __all_sync(0xffffffff, real);
   }
 
   // Every visited KV tile is full (and the extra KV fills whole tiles): no element mask is ever needed.

@@ -162,7 +162,8 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
   int2* row_window_all = reinterpret_cast<int2*>(kv_offsets + kBlockN);  // (2 consumers, 64, 3)
   float2* softmax_pin = reinterpret_cast<float2*>(row_window_all + Cfg::kBlockM * kMaxRank);  // per consumer warp
 
-  // Per role (producer, consumer 0, consumer 1): its current Q tile's state, filled by the role's thread 0.
+  // Per role (producer, consumer 0, consumer 1): its current Q tile's state, filled by the role's first
+  // warp (init_warp).
   __shared__ __align__(16) unsigned char st_raw[3 * sizeof(QTileState)];
   QTileState* st_all = reinterpret_cast<QTileState*>(st_raw);
   __shared__ int real_all[3];
@@ -199,7 +200,10 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
     uint32_t kv_fill = 0, q_fill = 0;
     for (int64_t tile = blockIdx.x; tile < total_tiles; tile += gridDim.x) {
       named_bar_sync(kBarProducer, 128);  // every producer thread is done with the previous tile's state
-      if (wtid == 0) real_all[0] = st.init(p, tile);
+      if (wtid < 32) {
+        const bool real = st.init_warp(p, tile, lane);
+        if (lane == 0) real_all[0] = real;
+      }
       named_bar_sync(kBarProducer, 128);
       if (!real_all[0]) continue;
       if (wtid == 0)
@@ -222,7 +226,10 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
 
   for (int64_t tile = blockIdx.x; tile < total_tiles; tile += gridDim.x) {
     named_bar_sync(bar_self, 128);
-    if (wtid == 0) real_all[wg] = st.init(p, tile);
+    if (wtid < 32) {
+      const bool real = st.init_warp(p, tile, lane);
+      if (lane == 0) real_all[wg] = real;
+    }
     named_bar_sync(bar_self, 128);
     if (!real_all[wg]) continue;
     const int n_iter = st.spatial_tiles + st.extra_tiles;
