@@ -138,6 +138,29 @@ __device__ __forceinline__ void produce_tile_tma(const FwdParams& p, const TmaMa
   }
 }
 
+// One accumulator row of a quad as 16-byte chunks. In the m16n8 layout lane q (= lane % 4) of a quad holds
+// columns 8j + 2q, 8j + 2q + 1 of fragment j (packed[j], 4 bytes). Two xor-shuffle rounds transpose each
+// group of 4 fragments so that lane q ends with fragment 4g + q's 8 columns in chunks[g]: one 16-byte
+// store instead of four 4-byte ones (whole 32-byte sectors). Every lane of the warp must call it.
+template <int DF>
+__device__ __forceinline__ void quad_gather_16B(const uint32_t (&packed)[DF], uint4 (&chunks)[DF / 4], int lane) {
+  const bool odd = lane & 1, high = lane & 2;
+  uint32_t lo[DF / 2], hi[DF / 2];  // round 1: pair p holds fragment 2p + odd, pieces (q & ~1, (q & ~1) + 1)
+#pragma unroll
+  for (int pr = 0; pr < DF / 2; ++pr) {
+    const uint32_t got = __shfl_xor_sync(0xffffffff, odd ? packed[2 * pr] : packed[2 * pr + 1], 1);
+    lo[pr] = odd ? got : packed[2 * pr];
+    hi[pr] = odd ? packed[2 * pr + 1] : got;
+  }
+#pragma unroll
+  for (int g = 0; g < DF / 4; ++g) {  // round 2: lanes q, q ^ 2 swap the pair the other one keeps
+    const uint32_t glo = __shfl_xor_sync(0xffffffff, high ? lo[2 * g] : lo[2 * g + 1], 2);
+    const uint32_t ghi = __shfl_xor_sync(0xffffffff, high ? hi[2 * g] : hi[2 * g + 1], 2);
+    const uint32_t klo = high ? lo[2 * g + 1] : lo[2 * g], khi = high ? hi[2 * g + 1] : hi[2 * g];
+    chunks[g] = high ? make_uint4(glo, ghi, klo, khi) : make_uint4(klo, khi, glo, ghi);
+  }
+}
+
 template <class Cfg>
 __global__ void __launch_bounds__(Cfg::kThreads, 1)
     gna_fwd_ws_kernel(const __grid_constant__ FwdParams p, const __grid_constant__ TmaMaps maps, const int64_t total_tiles,
@@ -362,20 +385,25 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
     ring = kpos;
     ++q_read;
 
-    // Epilogue: normalise and store this thread's two rows in place (4-byte stores of adjacent columns;
+    // Epilogue: normalise and store this thread's two rows in place, 16 bytes per store (quad_gather_16B;
     // padding rows and columns past `dim` are never written), LSE from the quad leader.
 #pragma unroll
     for (int i = 0; i < 2; ++i) {
       const float l = fwd::quad_row_sum(row_sum[0][i]);
       const float inv = l > 0.f ? 1.f / l : 0.f;
+      uint32_t packed[kDFrag];
+#pragma unroll
+      for (int j = 0; j < kDFrag; ++j) packed[j] = pack2<T>(acc_o[0][j][2 * i] * inv, acc_o[0][j][2 * i + 1] * inv);
+      uint4 chunks[kDFrag / 4];
+      quad_gather_16B<kDFrag>(packed, chunks, lane);  // every lane: shuffles
       const int row = warp_row + lane / 4 + 8 * i;
       const int64_t off = fwd::query_row_offset(p, st, row, st.o_base, p.o_step);
       if (off < 0) continue;
       T* dst = static_cast<T*>(p.o) + off;
 #pragma unroll
-      for (int j = 0; j < kDFrag; ++j) {
-        const int col = j * 8 + (lane % 4) * 2;
-        if (col < p.dim) *reinterpret_cast<uint32_t*>(dst + col) = pack2<T>(acc_o[0][j][2 * i] * inv, acc_o[0][j][2 * i + 1] * inv);
+      for (int g = 0; g < kDFrag / 4; ++g) {
+        const int col = (4 * g + lane % 4) * 8;
+        if (col < p.dim) *reinterpret_cast<uint4*>(dst + col) = chunks[g];
       }
       if (p.lse != nullptr && lane % 4 == 0)
         p.lse[fwd::query_row_offset(p, st, row, st.lse_base, p.lse_step)] = fwd::row_lse(row_max[0][i], l);
