@@ -42,28 +42,30 @@ const std::vector<ArchModel>& arch_models() {
        0.0, false, false},
       // The compiled sm80 kernel (mma.sync, 128x64 tiles at head dim <= 128, tiles loaded in place).
       // h100-sm80: dense_tflops, mask_multiplier, q_tile_overhead_us fitted (relative-error least squares)
-      // to 7 presets measured on an H100 80GB HBM3, bf16, head dim 128, 2026-11-26 (bench/calibration.md:
-      // rms error 2.3%, max 4.5%). launch, q64, head-dim slope: not identifiable from that data (guesses).
+      // to 7 presets measured on an H100 80GB HBM3, bf16, head dim 128, 2026-11-26, after the loader and
+      // tile-state changes of that day (bench/calibration.md: rms error 1.1%, max 1.7%). launch, q64,
+      // head-dim slope: not identifiable from that data (guesses).
       {"h100-sm80", "NVIDIA H100 SXM running the sm80 kernel (mma.sync; calibrated, bench/calibration.md)", 132,
-       319.11, 1.1613, 27.212, 3.0, 4.0, 0.85, 1.0, 0.15, true, true},
+       382.73, 1.1813, 13.109, 3.0, 4.0, 0.85, 1.0, 0.15, true, true},
       // Derived, not measured: H200 has the same SMs and clocks and this kernel is compute-bound.
       {"h200-sm80", "NVIDIA H200 running the sm80 kernel (derived from h100-sm80: same SMs and clocks)", 132,
-       319.11, 1.1613, 27.212, 4.2, 4.0, 0.85, 1.0, 0.15, true, false},
-      // Derived, not measured: the FA2-class guess of the card x 0.91 (h100-sm80 / FA2 on the same H100,
-      // 319 / ~350 TFLOP/s); overhead = the same 15.7 full-tile times as on the H100 (27.2 us x per-SM
+       382.73, 1.1813, 13.109, 4.2, 4.0, 0.85, 1.0, 0.15, true, false},
+      // Derived, not measured: the FA2-class guess of the card x 1.09 (h100-sm80 / FA2 on the same H100,
+      // 383 / ~350 TFLOP/s); overhead = the same 9.06 full-tile times as on the H100 (13.1 us x per-SM
       // rate ratio).
       {"a100-sm80", "NVIDIA A100 SXM running the sm80 kernel (derived from h100-sm80 and the a100 guess)", 108,
-       210.0, 1.1613, 33.8, 1.5, 4.0, 0.85, 1.0, 0.15, true, false},
+       251.0, 1.1813, 16.4, 1.5, 4.0, 0.85, 1.0, 0.15, true, false},
       {"l40-sm80", "NVIDIA L40 / L40S class running the sm80 kernel (derived from h100-sm80 and the l40 guess)",
-       142, 109.0, 1.1613, 85.7, 0.7, 4.0, 0.85, 1.0, 0.15, true, false},
+       142, 131.0, 1.1813, 41.2, 0.7, 4.0, 0.85, 1.0, 0.15, true, false},
       // The compiled sm90 kernels (warp-specialized TMA + wgmma, 128x64 tiles, tiles loaded in place).
       // h100-sm90: fitted the same way to the 7 presets measured on an H100 80GB HBM3, bf16, head dim 128,
-      // 2026-11-26 (bench/results/h100-sm90-calibration.jsonl; bench/calibration.md: rms error 2.5%, max 4.6%).
+      // 2026-11-26, final kernels of that day (bench/results/h100-sm90-calibration.jsonl; bench/calibration.md:
+      // rms error 2.8%, max 4.8%).
       {"h100-sm90", "NVIDIA H100 SXM running the sm90 kernel (TMA + wgmma; calibrated, bench/calibration.md)", 132,
-       615.02, 1.4552, 9.368, 3.0, 4.0, 0.85, 1.0, 0.15, true, true},
+       623.43, 1.5020, 4.830, 3.0, 4.0, 0.85, 1.0, 0.15, true, true},
       // Derived, not measured: H200 has the same SMs and clocks.
       {"h200-sm90", "NVIDIA H200 running the sm90 kernel (derived from h100-sm90: same SMs and clocks)", 132,
-       615.02, 1.4552, 9.368, 4.2, 4.0, 0.85, 1.0, 0.15, true, false},
+       623.43, 1.5020, 4.830, 4.2, 4.0, 0.85, 1.0, 0.15, true, false},
   };
   return table;
 }
