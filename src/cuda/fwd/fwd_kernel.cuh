@@ -28,8 +28,8 @@
 namespace gna::cuda::fwd {
 
 // Dynamic shared memory of one block: alignment slack, Q, the K/V stages, then per KV-tile row the relative
-// byte offsets in K and V (2 x 64 int64, in the loaders' slot order: loader_slot) and the per-axis offsets (64 packed ints), the query rows'
-// windows (BLOCK_M, 3) as int2 and the column masks (3, 65) uint64.
+// byte offsets in K and V (2 x 64 int64, in the loaders' slot order: loader_slot) and the per-axis offsets
+// (64 packed ints), the query rows' windows (BLOCK_M, 3) as int2 and the column masks (3, 65) uint64.
 template <class Cfg>
 constexpr size_t smem_bytes() {
   return Cfg::kSmemAlign + sizeof(typename Cfg::Element) * (size_t(Cfg::kQElems) + 2 * Cfg::kStages * size_t(Cfg::kKVElems)) +

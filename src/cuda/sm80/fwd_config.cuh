@@ -55,6 +55,8 @@ struct FwdConfig {
   // lane computes one address per operand per tile and each ldmatrix adds one LOP3 (the XOR) and an
   // immediate offset, instead of recomputing the swizzle.
   static constexpr uint32_t kRowBytes = HEAD_DIM * 2;
+  static_assert((HEAD_DIM & (HEAD_DIM - 1)) == 0 && kRowBytes <= uint32_t(kSmemAlign),
+                "XOR addressing: power-of-two rows no longer than the tile alignment");
   static __device__ __forceinline__ uint32_t kstep(uint32_t base, int kk) { return base ^ uint32_t(kk * 32); }
 
   // S (MB x 16 rows x 64 keys per warp) = Q K^T. Each K fragment feeds MB row blocks.
