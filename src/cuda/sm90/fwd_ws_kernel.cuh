@@ -7,8 +7,8 @@
 //   warpgroup 0, producer (setmaxnreg.dec): one thread issues, per tile, the TMA loads of Q, then of K and V
 //     for each KV tile of the box and the extra KV tiles into a kStages-deep ring, in place from the user's
 //     layout (tma_maps.hpp: dilation by element strides, padding by out-of-bounds zero fill; one copy per
-//     tile where a dimension is free, else one per 64-element head-dim half). Each fill completes on its "full" mbarrier
-//     (expect_tx); a slot is refilled after its "empty" barrier.
+//     tile where a dimension is free, else one per 64-element head-dim half). Each fill completes on its
+//     "full" mbarrier (expect_tx); a slot is refilled after its "empty" barrier.
 //   warpgroups 1, 2, consumers (setmaxnreg.inc): query rows [64c, 64c + 64) of the tile. Each warp first
 //     copies its 16 Q rows into registers (ldmatrix) and releases Q's shared memory, so the producer loads
 //     the next tile's Q at once and S = Q K^T reads only K from shared memory. Then per KV tile j, in the
@@ -86,9 +86,9 @@ __device__ __forceinline__ void produce_tile_tma(const FwdParams& p, const TmaMa
                                                  typename Cfg::Element* smem_q, typename Cfg::Element* smem_k,
                                                  typename Cfg::Element* smem_v, uint64_t* q_full, uint64_t* q_empty,
                                                  uint64_t* k_full, uint64_t* k_empty, uint64_t* v_full, uint64_t* v_empty,
-                                                 uint32_t& q_fill, uint32_t& kv_fill) {
+                                                 uint32_t& q_fill, RingPos<Cfg::kStages>& fill) {
   using T = typename Cfg::Element;
-  constexpr int kHalves = Cfg::kHeadDim / 64, kStages = Cfg::kStages;
+  constexpr int kHalves = Cfg::kHeadDim / 64;
   constexpr uint32_t kQBytes = Cfg::kQElems * sizeof(T), kKVBytes = Cfg::kKVElems * sizeof(T);
   int coord[kMaxRank];  // the dilated coordinate of the Q tile's first row
 #pragma unroll
@@ -105,9 +105,9 @@ __device__ __forceinline__ void produce_tile_tma(const FwdParams& p, const TmaMa
   }
   ++q_fill;
   fwd::KvCursor cur;
-  for (int it = 0; it < n_iter; ++it, ++kv_fill) {
+  for (int it = 0; it < n_iter; ++it, fill.next()) {
     if (it > 0) cur.advance(st);
-    const int stage = kv_fill % kStages, parity = (kv_fill / kStages) & 1;
+    const int stage = fill.stage, parity = fill.phase;
     const bool spatial = cur.is_spatial(st);
     int origin[kMaxRank];
     if (spatial) {
@@ -220,7 +220,8 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
     // ---------------------------------------------------------------- producer
     setmaxnreg_dec<Cfg::kProducerRegs>();
     QTileState& st = st_all[0];
-    uint32_t kv_fill = 0, q_fill = 0;
+    RingPos<kStages> fill;  // the ring position of the next K/V fill
+    uint32_t q_fill = 0;
     for (int64_t tile = blockIdx.x; tile < total_tiles; tile += gridDim.x) {
       named_bar_sync(kBarProducer, 128);  // every producer thread is done with the previous tile's state
       if (wtid < 32) {
@@ -231,7 +232,7 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
       if (!real_all[0]) continue;
       if (wtid == 0)
         produce_tile_tma<Cfg>(p, maps, st, st.spatial_tiles + st.extra_tiles, smem_q, smem_k, smem_v, q_full, q_empty, k_full,
-                              k_empty, v_full, v_empty, q_fill, kv_fill);
+                              k_empty, v_full, v_empty, q_fill, fill);
     }
     return;
   }
