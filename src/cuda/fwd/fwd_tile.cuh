@@ -27,6 +27,10 @@ __device__ __forceinline__ int pack_offsets(const int (&off)[kMaxRank]) {
   return off[0] | (off[1] << 8) | (off[2] << 16);
 }
 __device__ __forceinline__ int unpack_offset(int packed, int d) { return (packed >> (8 * d)) & 0xff; }
+__device__ __forceinline__ void unpack_offsets(int packed, int (&off)[kMaxRank]) {
+#pragma unroll
+  for (int d = 0; d < kMaxRank; ++d) off[d] = unpack_offset(packed, d);
+}
 
 // Everything a thread block knows about its Q tile, block-uniform and kept in shared memory: element
 // offsets of its (batch, head, dilation group) in every tensor, and per axis (int32, group-local) the tile
@@ -129,11 +133,17 @@ struct QTileState {
   // Query row `row`'s group-local key window [lo, hi) per axis, for the element mask (3 int2 at `out`).
   // A padding row gets an empty window: it stays at -inf on partial tiles and is never stored.
   __device__ void row_window(const FwdParams& p, int row, int2* out) const;
+  // The same for a row whose per-axis offsets inside the Q tile are `off` (tile_row_offsets).
+  __device__ void row_window_at(const int (&off)[kMaxRank], int2* out) const;
 };
 
 __device__ __forceinline__ void QTileState::row_window(const FwdParams& p, int row, int2* out) const {
   int off[kMaxRank];
   tile_row_offsets(row, p.q_tile, off);
+  row_window_at(off, out);
+}
+
+__device__ __forceinline__ void QTileState::row_window_at(const int (&off)[kMaxRank], int2* out) const {
 #pragma unroll
   for (int d = 0; d < kMaxRank; ++d) {
     const int q = q_origin[d] + off[d];
@@ -270,10 +280,9 @@ __device__ __forceinline__ void load_kv_tile(const FwdParams& p, const QTileStat
 
 // Element offset of query row `row` of this Q tile relative to `base` (the tile's (batch, head, group)
 // offset in a Q/O/LSE tensor whose per-axis dilated strides are `step`), or -1 for a padding row.
-__device__ __forceinline__ int64_t query_row_offset(const FwdParams& p, const QTileState& st, int row, int64_t base,
-                                                    const int64_t (&step)[kMaxRank]) {
-  int off_in_tile[kMaxRank];
-  tile_row_offsets(row, p.q_tile, off_in_tile);
+// `off_in_tile`: the row's per-axis offsets inside the Q tile (tile_row_offsets).
+__device__ __forceinline__ int64_t query_row_offset_at(const QTileState& st, const int (&off_in_tile)[kMaxRank],
+                                                       int64_t base, const int64_t (&step)[kMaxRank]) {
   int64_t off = base;
 #pragma unroll
   for (int d = 0; d < kMaxRank; ++d) {
@@ -282,6 +291,12 @@ __device__ __forceinline__ int64_t query_row_offset(const FwdParams& p, const QT
     off += local * step[d];
   }
   return off;
+}
+__device__ __forceinline__ int64_t query_row_offset(const FwdParams& p, const QTileState& st, int row, int64_t base,
+                                                    const int64_t (&step)[kMaxRank]) {
+  int off_in_tile[kMaxRank];
+  tile_row_offsets(row, p.q_tile, off_in_tile);
+  return query_row_offset_at(st, off_in_tile, base, step);
 }
 
 }  // namespace gna::cuda::fwd

@@ -4,7 +4,9 @@
 //
 // A block of 3 warpgroups stays resident (one per SM; grid = min(tiles, SMs)) and walks the Q tiles
 // blockIdx.x, blockIdx.x + gridDim.x, ... Roles:
-//   warpgroup 0, producer (setmaxnreg.dec): one thread issues, per tile, the TMA loads of Q, then of K and V
+//   warpgroup 0, producer (setmaxnreg.dec): one warp computes each tile's state (QTileState::init_warp) into
+//     a two-slot ring that the consumers read, published by the tile's q_full arrival (so the consumers
+//     never build a state); its lane 0 issues, per tile, the TMA loads of Q, then of K and V
 //     for each KV tile of the box and the extra KV tiles into a kStages-deep ring, in place from the user's
 //     layout (tma_maps.hpp: dilation by element strides, padding by out-of-bounds zero fill; one copy per
 //     tile where a dimension is free, else one per 64-element head-dim half). Each fill completes on its
@@ -40,17 +42,21 @@ struct WsConfig : FwdConfig<T, HEAD_DIM> {
   static constexpr int kThreads = 384;  // producer warpgroup + 2 consumer warpgroups
   static constexpr int kConsumerWarps = 8;
   static constexpr int kStages = HEAD_DIM <= 64 ? 8 : HEAD_DIM <= 128 ? 5 : 2;  // K/V ring depth (smem-bound)
-  static constexpr int kProducerRegs = 56, kConsumerRegs = 224;           // 128 * (56 + 2 * 224) <= 64K
+  // 128 * (producer + 2 * consumer) <= 64K. At head dim 256 (O alone takes 128 registers) the consumers
+  // need 232 not to spill; the producer warp then has 40.
+  static constexpr int kProducerRegs = HEAD_DIM <= 128 ? 56 : 40, kConsumerRegs = HEAD_DIM <= 128 ? 224 : 232;
 };
 
 // Dynamic shared memory: alignment slack, Q, the K and V rings, the mbarriers, the column prefix masks
-// (3, 65), the packed per-axis offsets of the KV-tile rows (64), per consumer the query rows' windows
-// (64, 3) as int2, and a scratch word pair per consumer warp (softmax_pin: see the consumer loop).
+// (3, 65), the packed per-axis offsets of the KV-tile rows (64) and of the Q-tile rows (128), per state
+// slot and consumer the query rows' windows (2, 2, 64, 3) as int2, and a scratch word pair per consumer
+// warp (softmax_pin: see the consumer loop).
 template <class Cfg>
 constexpr size_t ws_smem_bytes() {
   return Cfg::kSmemAlign + sizeof(typename Cfg::Element) * (size_t(Cfg::kQElems) + 2 * Cfg::kStages * size_t(Cfg::kKVElems)) +
          sizeof(uint64_t) * (2 + 4 * Cfg::kStages) + sizeof(uint64_t) * kMaxRank * (kBlockN + 1) +
-         sizeof(int) * kBlockN + sizeof(int2) * Cfg::kBlockM * kMaxRank + sizeof(float2) * Cfg::kConsumerWarps;
+         sizeof(int) * (kBlockN + Cfg::kBlockM) + sizeof(int2) * 2 * Cfg::kBlockM * kMaxRank +
+         sizeof(float2) * Cfg::kConsumerWarps;
 }
 
 // A position in the K/V ring: slot and phase parity, advanced by one tile (no division by kStages).
@@ -65,11 +71,21 @@ struct RingPos {
   }
 };
 
+// The ring of Q-tile states (see the kernel) and a consumer's view of one tile.
+constexpr int kStateSlots = 4;
+// Small warp-uniform integers (not pointers): the consumers' registers are tight at head dim 256.
+struct ConsumerTile {
+  int slot;      // in the state ring
+  int parity;    // which row-window buffer (alternates over the real tiles)
+  int n_iter;    // KV tiles: the box's, then the extra ones
+  int all_full;  // no KV tile needs the element mask
+};
+
 // Kernel flags (block-uniform run-time switches).
 constexpr int kFlagPingPong = 1;
 
-// Named barriers (0 is __syncthreads): 1 producer warpgroup, 2 + c consumer c, 4 + c consumer c's GEMM turn.
-constexpr int kBarProducer = 1, kBarConsumer = 2, kBarTurn = 4;
+// Named barriers (0 is __syncthreads): 2 + c consumer c, 4 + c consumer c's GEMM turn.
+constexpr int kBarConsumer = 2, kBarTurn = 4;
 
 // A whole-tile copy (TmaMaps::halves_dim = drop > 0): the coordinates (c0, x2, x1, x0, b) of the
 // (H*D, X2, X1, X0, B) list without the dropped size-1 dimension (its coordinate is 0), then half 0.
@@ -78,23 +94,22 @@ __device__ __forceinline__ void tma_load_tile(void* dst, const CUtensorMap* map,
   tma_load_5d(dst, map, bar, c0, drop <= 1 ? c2 : c1, drop <= 2 ? c3 : c2, drop <= 3 ? c4 : c3, 0);
 }
 
-// The TMA producer of one Q tile (one thread): Q, then K and V of every KV tile (one box, or one per
-// 64-element half of the head dim, see TmaMaps::halves_dim), completing on the slot's "full" barrier with
-// its byte count.
+// The TMA producer of one Q tile (one thread), in two parts. produce_q, once the Q slot is free: the q_full
+// arrival with Q's byte count and Q's load; for a tile of padding only (`real` false) nothing is loaded and
+// the arrival (0 bytes) just publishes the tile state. produce_kv: K and V of every KV tile (one box, or one
+// per 64-element half of the head dim, see TmaMaps::halves_dim), each completing on its slot's "full"
+// barrier with its byte count, once the slot's "empty" barrier allows.
 template <class Cfg>
-__device__ __forceinline__ void produce_tile_tma(const FwdParams& p, const TmaMaps& maps, const fwd::QTileState& st, int n_iter,
-                                                 typename Cfg::Element* smem_q, typename Cfg::Element* smem_k,
-                                                 typename Cfg::Element* smem_v, uint64_t* q_full, uint64_t* q_empty,
-                                                 uint64_t* k_full, uint64_t* k_empty, uint64_t* v_full, uint64_t* v_empty,
-                                                 uint32_t& q_fill, RingPos<Cfg::kStages>& fill) {
+__device__ __forceinline__ void produce_q(const FwdParams& p, const TmaMaps& maps, const fwd::QTileState& st, bool real,
+                                          typename Cfg::Element* smem_q, uint64_t* q_full) {
   using T = typename Cfg::Element;
   constexpr int kHalves = Cfg::kHeadDim / 64;
-  constexpr uint32_t kQBytes = Cfg::kQElems * sizeof(T), kKVBytes = Cfg::kKVElems * sizeof(T);
+  constexpr uint32_t kQBytes = Cfg::kQElems * sizeof(T);
   int coord[kMaxRank];  // the dilated coordinate of the Q tile's first row
 #pragma unroll
   for (int d = 0; d < kMaxRank; ++d) coord[d] = st.q_origin[d] * int(p.axis[d].dilation) + st.group[d];
-  mbar_wait(q_empty, (q_fill & 1) ^ 1);
-  mbar_arrive_expect_tx(q_full, kQBytes);
+  mbar_arrive_expect_tx(q_full, real ? kQBytes : 0u);
+  if (!real) return;
   if (maps.halves_dim > 0) {
     tma_load_tile(smem_q, &maps.q, q_full, maps.halves_dim, st.head * int(p.dim), coord[2], coord[1], coord[0], st.batch);
   } else {
@@ -103,8 +118,17 @@ __device__ __forceinline__ void produce_tile_tma(const FwdParams& p, const TmaMa
       tma_load_5d(smem_q + h * (Cfg::kBlockM * 64), &maps.q, q_full, st.head * int(p.dim) + 64 * h, coord[2], coord[1],
                   coord[0], st.batch);
   }
-  ++q_fill;
+}
+template <class Cfg>
+__device__ __forceinline__ void produce_kv(const FwdParams& p, const TmaMaps& maps, const fwd::QTileState& st,
+                                           typename Cfg::Element* smem_k, typename Cfg::Element* smem_v, uint64_t* k_full,
+                                           uint64_t* k_empty, uint64_t* v_full, uint64_t* v_empty,
+                                           RingPos<Cfg::kStages>& fill) {
+  using T = typename Cfg::Element;
+  constexpr int kHalves = Cfg::kHeadDim / 64;
+  constexpr uint32_t kKVBytes = Cfg::kKVElems * sizeof(T);
   fwd::KvCursor cur;
+  const int n_iter = st.spatial_tiles + st.extra_tiles;
   for (int it = 0; it < n_iter; ++it, fill.next()) {
     if (it > 0) cur.advance(st);
     const int stage = fill.stage, parity = fill.phase;
@@ -182,14 +206,19 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
   uint64_t* v_empty = v_full + kStages;
   uint64_t* col_below = v_empty + kStages;  // (3, 65)
   int* kv_offsets = reinterpret_cast<int*>(col_below + kMaxRank * (kBlockN + 1));
-  int2* row_window_all = reinterpret_cast<int2*>(kv_offsets + kBlockN);  // (2 consumers, 64, 3)
-  float2* softmax_pin = reinterpret_cast<float2*>(row_window_all + Cfg::kBlockM * kMaxRank);  // per consumer warp
+  int* q_offsets = kv_offsets + kBlockN;  // (128): packed per-axis offsets of the Q-tile rows
+  int2* row_window_all = reinterpret_cast<int2*>(q_offsets + Cfg::kBlockM);  // (2 buffers, 2 consumers, 64, 3)
+  float2* softmax_pin = reinterpret_cast<float2*>(row_window_all + 2 * Cfg::kBlockM * kMaxRank);  // per consumer warp
 
-  // Per role (producer, consumer 0, consumer 1): its current Q tile's state, filled by the role's first
-  // warp (init_warp).
-  __shared__ __align__(16) unsigned char st_raw[3 * sizeof(QTileState)];
-  QTileState* st_all = reinterpret_cast<QTileState*>(st_raw);
-  __shared__ int real_all[3];
+  // The Q tiles' states, a ring of kStateSlots: the producer warp fills slot n % 4 for the block's n-th
+  // tile (init_warp) once the consumers have released Q of tile n - 2, and publishes it with tile n's q_full
+  // arrival; producer and consumers read it. The consumers release Q of tile n - 2 at the boundary between
+  // tiles n - 3 and n - 2, before the epilogue of tile n - 3 (which reads its state, and is deferred into
+  // tile n - 2): so four slots, the slot's previous user, tile n - 4, being done. Whether the tile holds
+  // real queries, per slot.
+  __shared__ __align__(16) unsigned char st_raw[kStateSlots * sizeof(QTileState)];
+  QTileState* st_ring = reinterpret_cast<QTileState*>(st_raw);
+  __shared__ int real_ring[kStateSlots];
   // The warpgroup index, broadcast from lane 0 so the compiler knows it is warp-uniform (the smem
   // addresses and wgmma descriptors derived from it then live in uniform registers).
   const int tid = threadIdx.x, wg = __shfl_sync(0xffffffff, tid / 128, 0), wtid = tid % 128, lane = tid % 32;
@@ -200,6 +229,11 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
     int off[kMaxRank];
     fwd::tile_row_offsets(tid, p.kv_tile, off);
     kv_offsets[tid] = fwd::pack_offsets(off);
+  }
+  if (tid < Cfg::kBlockM) {
+    int off[kMaxRank];
+    fwd::tile_row_offsets(tid, p.q_tile, off);
+    q_offsets[tid] = fwd::pack_offsets(off);
   }
   if (tid == 0) {
     // "full": one arrive.expect_tx per fill (the producer thread); "empty": one arrival per consumer warp.
@@ -219,20 +253,28 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
   if (wg == 0) {
     // ---------------------------------------------------------------- producer
     setmaxnreg_dec<Cfg::kProducerRegs>();
-    QTileState& st = st_all[0];
-    RingPos<kStages> fill;  // the ring position of the next K/V fill
+    if (wtid >= 32) return;  // one warp: the tile states (whole warp) and the loads (lane 0)
+    RingPos<kStages> fill;   // the ring position of the next K/V fill
+    // The block's n-th tile: wait until Q of tile n - 1 is released; publish state n (computed during tile
+    // n - 1) with the q_full arrival and load Q; compute state n + 1 while Q loads (its slot's last user,
+    // tile n - 3, is done: see st_ring); load K and V. The state arithmetic (a chain of divisions, some
+    // microseconds on one warp) is thus never between two tiles' loads.
+    auto make_state = [&](int64_t tile, uint32_t n) {
+      const bool real = st_ring[n % kStateSlots].init_warp(p, tile, lane);
+      if (lane == 0) real_ring[n % kStateSlots] = real;
+    };
+    if (blockIdx.x < total_tiles) make_state(blockIdx.x, 0);
     uint32_t q_fill = 0;
-    for (int64_t tile = blockIdx.x; tile < total_tiles; tile += gridDim.x) {
-      named_bar_sync(kBarProducer, 128);  // every producer thread is done with the previous tile's state
-      if (wtid < 32) {
-        const bool real = st.init_warp(p, tile, lane);
-        if (lane == 0) real_all[0] = real;
-      }
-      named_bar_sync(kBarProducer, 128);
-      if (!real_all[0]) continue;
-      if (wtid == 0)
-        produce_tile_tma<Cfg>(p, maps, st, st.spatial_tiles + st.extra_tiles, smem_q, smem_k, smem_v, q_full, q_empty, k_full,
-                              k_empty, v_full, v_empty, q_fill, fill);
+    for (int64_t tile = blockIdx.x; tile < total_tiles; tile += gridDim.x, ++q_fill) {
+      const int slot = int(q_fill % kStateSlots);
+      const QTileState& st = st_ring[slot];
+      mbar_wait(q_empty, (q_fill & 1) ^ 1);
+      __syncwarp();  // state n is written (every lane) before lane 0's q_full arrival (release) publishes it
+      const bool real = real_ring[slot];
+      if (lane == 0) produce_q<Cfg>(p, maps, st, real, smem_q, q_full);
+      if (tile + gridDim.x < total_tiles) make_state(tile + gridDim.x, q_fill + 1);
+      if (lane == 0 && real) produce_kv<Cfg>(p, maps, st, smem_k, smem_v, k_full, k_empty, v_full, v_empty, fill);
+      __syncwarp();
     }
     return;
   }
@@ -241,156 +283,172 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
   setmaxnreg_inc<Cfg::kConsumerRegs>();
   const int c = wg - 1;
   const int warp_row = c * 64 + (wtid / 32) * 16;  // first Q row of this warp
-  QTileState& st = st_all[wg];
-  int2* row_window = row_window_all + c * 64 * kMaxRank;
   const int bar_self = kBarConsumer + c;
-  RingPos<kStages> ring;  // the ring position of the next KV tile to read
-  uint32_t q_read = 0;
+  const int pin_slot = __shfl_sync(0xffffffff, wtid / 32 + 4 * c, 0);  // warp-uniform: a uniform register
+  // This warp's Q rows as registers for the whole tile where they fit (head dim <= 128: 32 registers):
+  // S = Q K^T then reads only K from shared memory, and Q's shared memory is released at once, so the
+  // producer loads the next tile's Q during this one. At head dim 256 Q's 64 registers do not fit beside
+  // O's 128 (ptxas spills and serialises the wgmma, C7512): S reads Q from shared memory, released once
+  // the tile's last S has landed.
+  constexpr bool kQRegs = Cfg::kHeadDim <= 128;
+  uint32_t qa[Cfg::kHeadDim / 16][4];
+  int64_t tile = blockIdx.x;  // the next tile to acquire
+  uint32_t q_read = 0;        // how many tiles were acquired, padding ones too (q_full phases, state slots)
+  uint32_t n_real = 0;        // how many real tiles were acquired (row-window buffers)
   if (pingpong && c == 1) named_bar_arrive(kBarTurn + 0, 256);  // consumer 0 issues first
+  auto turn_begin = [&] {
+    if (pingpong) named_bar_sync(kBarTurn + c, 256);
+  };
+  auto turn_end = [&] {
+    if (pingpong) named_bar_arrive(kBarTurn + 1 - c, 256);
+  };
 
-  for (int64_t tile = blockIdx.x; tile < total_tiles; tile += gridDim.x) {
-    named_bar_sync(bar_self, 128);
-    if (wtid < 32) {
-      const bool real = st.init_warp(p, tile, lane);
-      if (lane == 0) real_all[wg] = real;
+  // Acquires the block's next Q tile that holds real queries: waits for its state and Q (q_full), releases
+  // the Q slot of padding tiles, builds a partial tile's row windows, and (head dim <= 128) copies Q into
+  // registers and releases its slot. Returns false past the last tile. No wgmma may be in flight (qa).
+  auto acquire = [&](ConsumerTile& t) -> bool {
+    for (; tile < total_tiles; tile += gridDim.x, ++q_read) {
+      const int slot = int(q_read % kStateSlots);
+      mbar_wait(q_full, q_read & 1);
+      if (!real_ring[slot]) {
+        if (lane == 0) mbar_arrive(q_empty);
+        continue;
+      }
+      t.slot = slot;
+      t.parity = int(n_real & 1);
+      const QTileState* st = &st_ring[slot];
+      // Broadcast from lane 0: the compiler then knows the branches on them are warp-uniform (a branch it
+      // takes as divergent around a wgmma commit made it serialise the wgmma, C7520).
+      t.n_iter = __shfl_sync(0xffffffff, st->spatial_tiles + st->extra_tiles, 0);
+      t.all_full = __shfl_sync(0xffffffff, int(st->all_full(p)), 0);
+      // This consumer's query rows' key windows, in one of two buffers, alternating over the real tiles: a
+      // warp of this consumer may still mask the previous one (the other buffer); the one of two real tiles
+      // back is free, every warp having passed the barrier below since its last softmax.
+      int2* row_window = row_window_all + (t.parity * 2 + c) * 64 * kMaxRank;
+      if (!t.all_full) {
+        if (wtid < 64) {
+          int off[kMaxRank];
+          fwd::unpack_offsets(q_offsets[c * 64 + wtid], off);
+          st->row_window_at(off, row_window + wtid * kMaxRank);
+        }
+        named_bar_sync(bar_self, 128);
+      }
+      if constexpr (kQRegs) {
+        Cfg::load_q_frags(qa, smem_q, warp_row, lane);
+        __syncwarp();
+        if (lane == 0) mbar_arrive(q_empty);
+      }
+      tile += gridDim.x;
+      ++q_read;
+      ++n_real;
+      return true;
     }
-    named_bar_sync(bar_self, 128);
-    if (!real_all[wg]) continue;
-    const int n_iter = st.spatial_tiles + st.extra_tiles;
-    const bool all_full = st.all_full(p);
-    if (!all_full) {  // this consumer's query rows' key windows
-      if (wtid < 64) st.row_window(p, c * 64 + wtid, row_window + wtid * kMaxRank);
-      named_bar_sync(bar_self, 128);
-    }
-    const int2* warp_windows = row_window + (warp_row - c * 64) * kMaxRank;
+    return false;
+  };
 
-    // This warp's Q rows as registers for the whole tile where they fit (head dim <= 128: 32 registers):
-    // S = Q K^T then reads only K from shared memory, and Q's shared memory is released at once, so the
-    // producer loads the next tile's Q during this one. At head dim 256 Q's 64 registers do not fit beside
-    // O's 128 (ptxas spills and serialises the wgmma, C7512): S reads Q from shared memory, released once
-    // the tile's last S has landed.
-    constexpr bool kQRegs = Cfg::kHeadDim <= 128;
-    uint32_t qa[Cfg::kHeadDim / 16][4];
-    mbar_wait(q_full, q_read & 1);
-    if constexpr (kQRegs) {
-      Cfg::load_q_frags(qa, smem_q, warp_row, lane);
-      __syncwarp();
-      if (lane == 0) mbar_arrive(q_empty);
-    }
-
-    float acc_o[1][kDFrag][4];
+  float acc_o[1][kDFrag][4];
+  auto zero_o = [&] {
 #pragma unroll
     for (int j = 0; j < kDFrag; ++j)
 #pragma unroll
       for (int e = 0; e < 4; ++e) acc_o[0][j][e] = 0.f;
-    float row_max[1][2] = {{-INFINITY, -INFINITY}}, row_sum[1][2] = {{0.f, 0.f}}, alpha[1][2];
-    float s[1][fwd::kNFrag][4];
-    uint32_t pa[kKSteps][4];
-    KvCursor cur;
-    // Mask (partial tiles only) and softmax of S for KV tile `it` (the cursor's tile).
-    // When every tile of the Q tile is full (a perfectly block-sparse problem) no mask test runs at all.
-    auto mask_softmax = [&](int it) {
-      if (!all_full) {
-        if (cur.is_spatial(st)) {
-          int origin[kMaxRank];
-          if (!cur.origin(p, st, origin)) fwd::mask_spatial<1>(s, warp_windows, col_below, origin, p.kv_tile, lane);
-        } else if (int64_t(it - st.spatial_tiles + 1) * kBlockN > p.extra_kv) {
-          fwd::mask_extra<1>(s, int64_t(it - st.spatial_tiles) * kBlockN, p.extra_kv, lane);
-        }
+  };
+  float row_max[1][2], row_sum[1][2], alpha[1][2];
+  auto reset_rows = [&] {
+    row_max[0][0] = row_max[0][1] = -INFINITY;
+    row_sum[0][0] = row_sum[0][1] = 0.f;
+  };
+  float s[1][fwd::kNFrag][4];
+  uint32_t pa[kKSteps][4];
+  KvCursor cur;  // the KV tile whose S is in flight or in its softmax
+  // Mask (partial tiles only) and softmax of S for KV tile `it` of tile t (the cursor's tile).
+  // When every tile of the Q tile is full (a perfectly block-sparse problem) no mask test runs at all.
+  auto mask_softmax = [&](const ConsumerTile& t, int it) {
+    if (!t.all_full) {
+      const QTileState& st = st_ring[t.slot];
+      if (cur.is_spatial(st)) {
+        int origin[kMaxRank];
+        const int2* windows = row_window_all + ((t.parity * 2 + c) * 64 + warp_row - c * 64) * kMaxRank;
+        if (!cur.origin(p, st, origin)) fwd::mask_spatial<1>(s, windows, col_below, origin, p.kv_tile, lane);
+      } else if (int64_t(it - st.spatial_tiles + 1) * kBlockN > p.extra_kv) {
+        fwd::mask_extra<1>(s, int64_t(it - st.spatial_tiles) * kBlockN, p.extra_kv, lane);
       }
-      fwd::softmax_step<1>(s, row_max, row_sum, alpha, p.scale_log2);
-    };
-    auto fence_s = [&] {
-#pragma unroll
-      for (int j = 0; j < fwd::kNFrag; ++j)
-#pragma unroll
-        for (int e = 0; e < 4; ++e) wgmma_fence_operand(s[0][j][e]);
-    };
-    auto fence_o = [&] {
-#pragma unroll
-      for (int j = 0; j < kDFrag; ++j)
-#pragma unroll
-        for (int e = 0; e < 4; ++e) wgmma_fence_operand(acc_o[0][j][e]);
-#pragma unroll
-      for (int k = 0; k < kKSteps; ++k)
-#pragma unroll
-        for (int e = 0; e < 4; ++e) wgmma_fence_operand(pa[k][e]);
-    };
-    // kpos: the ring position of KV tile `it` (its K), vpos: of tile it - 1 (its V). A slot's wgmma
-    // descriptor is the first slot's plus the slot offset (one uniform add).
-    RingPos<kStages> kpos = ring, vpos;
-    constexpr uint32_t kSlotBytes = Cfg::kKVElems * sizeof(T);
-    const uint64_t k_desc0 = wgmma_desc_pin(Cfg::k_desc(smem_k)), v_desc0 = wgmma_desc_pin(Cfg::v_desc(smem_v));
-    auto v_desc = [&] { return wgmma_desc_advance(v_desc0, vpos.stage * kSlotBytes); };
-    auto issue_s = [&] {
-      const uint64_t kd = wgmma_desc_advance(k_desc0, kpos.stage * kSlotBytes);
-      wgmma_fence();
-      if constexpr (kQRegs)
-        Cfg::qk_mma_rs(s, qa, kd);
-      else
-        Cfg::qk_mma(s, smem_q, kd, c * 64);
-      wgmma_commit();
-    };
-
-    // KV tile 0: S_0 and its softmax.
-    mbar_wait(&k_full[kpos.stage], kpos.phase);
-    issue_s();
-    wgmma_wait<0>();
-    fence_s();
-    if (lane == 0) {
-      mbar_arrive(&k_empty[kpos.stage]);
-      if (!kQRegs && n_iter == 1) mbar_arrive(q_empty);  // the tile's last S has landed
     }
-    mask_softmax(0);
+    fwd::softmax_step<1>(s, row_max, row_sum, alpha, p.scale_log2);
+  };
+  auto fence_s = [&] {
+#pragma unroll
+    for (int j = 0; j < fwd::kNFrag; ++j)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) wgmma_fence_operand(s[0][j][e]);
+  };
+  auto fence_o = [&] {
+#pragma unroll
+    for (int j = 0; j < kDFrag; ++j)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) wgmma_fence_operand(acc_o[0][j][e]);
+#pragma unroll
+    for (int k = 0; k < kKSteps; ++k)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) wgmma_fence_operand(pa[k][e]);
+  };
+  // kpos: the ring position of the KV tile whose S is next issued or in flight (its K), vpos: of the tile
+  // whose PV is next (its V). A slot's wgmma descriptor is the first slot's plus the slot offset.
+  RingPos<kStages> kpos, vpos;
+  constexpr uint32_t kSlotBytes = Cfg::kKVElems * sizeof(T);
+  const uint64_t k_desc0 = wgmma_desc_pin(Cfg::k_desc(smem_k)), v_desc0 = wgmma_desc_pin(Cfg::v_desc(smem_v));
+  auto issue_s = [&] {
+    mbar_wait(&k_full[kpos.stage], kpos.phase);
+    const uint64_t kd = wgmma_desc_advance(k_desc0, kpos.stage * kSlotBytes);
+    wgmma_fence();
+    if constexpr (kQRegs)
+      Cfg::qk_mma_rs(s, qa, kd);
+    else
+      Cfg::qk_mma(s, smem_q, kd, c * 64);
+    wgmma_commit();
+  };
+  // S of KV tile `it` of tile t, when there is one, in a GEMM turn that the next PV closes.
+  auto issue_next_s = [&](const ConsumerTile& t, int it) {
+    if (!t.all_full) cur.advance(st_ring[t.slot]);
+    turn_begin();
+    issue_s();
+  };
+  auto issue_pv = [&] {
+    fwd::rescale_o<1, kDFrag>(acc_o, alpha);
+    mbar_wait(&v_full[vpos.stage], vpos.phase);
+    Cfg::pv_issue(acc_o, pa, wgmma_desc_advance(v_desc0, vpos.stage * kSlotBytes));
+  };
+  // After S of KV tile `it` of tile t has landed (and the PV GEMM issued after it may still run): mask and
+  // softmax it, then release K. The softmax is pinned before the PV wait that follows: ptxas schedules the
+  // wait as early as it can and sinks arithmetic past it, which serialised softmax and PV (seen in the
+  // SASS); it keeps memory operations in order with the wait, though. So the warp's row sums (which depend
+  // on every exponential) are stored to a scratch word before the K release (an arrive, release semantics).
+  auto softmax_release_k = [&](const ConsumerTile& t, int it) {
+    fence_s();
+    mask_softmax(t, it);
+    if (lane == 0) {
+      softmax_pin[pin_slot] = make_float2(row_sum[0][0], row_sum[0][1]);
+      mbar_arrive(&k_empty[kpos.stage]);
+      if (!kQRegs && it == t.n_iter - 1) mbar_arrive(q_empty);  // S_it, the tile's last, has landed
+    }
+  };
+  // After the PV GEMM of the tile at vpos has landed: release V, pack P of the tile at kpos, move on.
+  auto finish_pv = [&] {
+    fence_o();
+    if (lane == 0) mbar_arrive(&v_empty[vpos.stage]);
+  };
+  auto pack_advance = [&] {
     Cfg::pack_p(pa, s);
     vpos = kpos;
     kpos.next();
-    // KV tile j >= 1 (FlashAttention-3 order): issue S_j; rescale O by alpha_{j-1} while S_j runs (O is
-    // idle: PV_{j-2} has been waited for); issue PV_{j-1}; mask and softmax S_j while PV_{j-1} runs; wait;
-    // pack P_j. After tile 0 O is zero, so its rescale is harmless.
-    for (int it = 1; it < n_iter; ++it) {
-      if (!all_full) cur.advance(st);
-      mbar_wait(&k_full[kpos.stage], kpos.phase);
-      if (pingpong) named_bar_sync(kBarTurn + c, 256);
-      issue_s();
-      fwd::rescale_o<1, kDFrag>(acc_o, alpha);
-      mbar_wait(&v_full[vpos.stage], vpos.phase);
-      Cfg::pv_issue(acc_o, pa, v_desc());
-      if (pingpong) named_bar_arrive(kBarTurn + 1 - c, 256);
-      wgmma_wait<1>();  // S_j has landed; the PV GEMM may still run
-      fence_s();
-      mask_softmax(it);
-      // Pin the softmax before the PV wait. ptxas schedules the wait as early as it can and sinks arithmetic
-      // past it, which serialised softmax and PV (seen in the SASS); it keeps memory operations in order with
-      // the wait, though. So the warp's row sums (which depend on every exponential) are stored to a scratch
-      // word before the K release (an arrive, release semantics) that precedes the wait.
-      if (lane == 0) {
-        softmax_pin[wtid / 32 + 4 * c] = make_float2(row_sum[0][0], row_sum[0][1]);
-        mbar_arrive(&k_empty[kpos.stage]);
-        if (!kQRegs && it == n_iter - 1) mbar_arrive(q_empty);  // S_j, the tile's last, has landed
-      }
-      wgmma_wait<0>();
-      fence_o();
-      if (lane == 0) mbar_arrive(&v_empty[vpos.stage]);
-      Cfg::pack_p(pa, s);
-      vpos = kpos;
-      kpos.next();
-    }
-    // The last PV.
-    fwd::rescale_o<1, kDFrag>(acc_o, alpha);
-    mbar_wait(&v_full[vpos.stage], vpos.phase);
-    Cfg::pv_issue(acc_o, pa, v_desc());
-    wgmma_wait<0>();
-    fence_o();
-    if (lane == 0) mbar_arrive(&v_empty[vpos.stage]);
-    ring = kpos;
-    ++q_read;
-
-    // Epilogue: normalise and store this thread's two rows in place, 16 bytes per store (quad_gather_16B;
-    // padding rows and columns past `dim` are never written), LSE from the quad leader.
+  };
+  // The epilogue of the tile of state st: normalise and store this thread's two rows in place, 16 bytes per store
+  // (quad_gather_16B; padding rows and columns past `dim` are never written), LSE from the quad leader.
+  // fin_max / fin_sum: the tile's row statistics.
+  auto store_o = [&](const QTileState& st, const float (&fin_max)[2], const float (&fin_sum)[2]) {
 #pragma unroll
     for (int i = 0; i < 2; ++i) {
-      const float l = fwd::quad_row_sum(row_sum[0][i]);
+      const float l = fwd::quad_row_sum(fin_sum[i]);
       const float inv = l > 0.f ? 1.f / l : 0.f;
       uint32_t packed[kDFrag];
 #pragma unroll
@@ -398,7 +456,9 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
       uint4 chunks[kDFrag / 4];
       quad_gather_16B<kDFrag>(packed, chunks, lane);  // every lane: shuffles
       const int row = warp_row + lane / 4 + 8 * i;
-      const int64_t off = fwd::query_row_offset(p, st, row, st.o_base, p.o_step);
+      int row_off[kMaxRank];
+      fwd::unpack_offsets(q_offsets[row], row_off);
+      const int64_t off = fwd::query_row_offset_at(st, row_off, st.o_base, p.o_step);
       if (off < 0) continue;
       T* dst = static_cast<T*>(p.o) + off;
 #pragma unroll
@@ -407,7 +467,89 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
         if (col < p.dim) *reinterpret_cast<uint4*>(dst + col) = chunks[g];
       }
       if (p.lse != nullptr && lane % 4 == 0)
-        p.lse[fwd::query_row_offset(p, st, row, st.lse_base, p.lse_step)] = fwd::row_lse(row_max[0][i], l);
+        p.lse[fwd::query_row_offset_at(st, row_off, st.lse_base, p.lse_step)] = fwd::row_lse(fin_max[i], l);
+    }
+  };
+
+  // The KV tiles of all the block's Q tiles form one software pipeline (FlashAttention-3's order inside a
+  // tile): while S_j is in flight, rescale O and issue O += P_{j-1} V_{j-1}; softmax S_j while that PV
+  // runs; wait; pack P_j. At a tile boundary the next tile's S_0 is issued before the last PV of the
+  // current one and its softmax runs while that PV does; the current tile's epilogue is deferred until the
+  // next tile's S_1 is in flight (O is not touched before its PV_0), so this warpgroup's tensor work goes on
+  // while it stores O. At head dim 256 (O takes 128 registers) this boundary spilled registers in the
+  // loop: there the boundary is the plain sequence (last PV, epilogue, next S_0). Every path meets with no wgmma in flight at the loop heads: ptxas tracks the groups
+  // in flight per path, and joins of different states made it serialise every wgmma (C7515).
+  constexpr bool kOverlapBoundary = Cfg::kHeadDim <= 128;
+  ConsumerTile t;            // the current tile
+  int done = 0;              // the previous one's state slot, whose epilogue is pending
+  bool pending = false;      // O holds `done`'s result, to be stored
+  float fin_max[2], fin_sum[2];  // `done`'s row statistics
+  auto store_pending = [&] {
+    store_o(st_ring[done], fin_max, fin_sum);
+    zero_o();
+    pending = false;
+  };
+  if (acquire(t)) {
+    zero_o();
+    reset_rows();
+    issue_s();  // S_0 of the block's first tile
+    wgmma_wait<0>();
+    softmax_release_k(t, 0);
+    pack_advance();
+    while (true) {  // no wgmma in flight; P_0 of t packed
+      for (int it = 1; it < t.n_iter; ++it) {
+        issue_next_s(t, it);
+        if (it == 1 && pending) store_pending();  // while S_1 runs
+        issue_pv();
+        turn_end();
+        wgmma_wait<1>();  // S_it has landed; the PV GEMM may still run
+        softmax_release_k(t, it);
+        wgmma_wait<0>();
+        finish_pv();
+        pack_advance();
+      }
+      if (pending) store_pending();  // t has a single KV tile
+      // Tile boundary: every S of t has landed, P of its last KV tile is packed, no wgmma is in flight.
+      ConsumerTile nt;
+      if constexpr (!kOverlapBoundary) {  // the last PV and the epilogue, then the next tile's S_0
+        issue_pv();
+        wgmma_wait<0>();
+        finish_pv();
+        store_o(st_ring[t.slot], row_max[0], row_sum[0]);
+        if (!acquire(nt)) break;
+        t = nt;
+        zero_o();
+        reset_rows();
+        cur = KvCursor();
+        issue_s();
+        wgmma_wait<0>();
+        softmax_release_k(t, 0);
+        pack_advance();
+        continue;
+      }
+      if (!acquire(nt)) {
+        issue_pv();  // the last PV of the block
+        wgmma_wait<0>();
+        finish_pv();
+        store_o(st_ring[t.slot], row_max[0], row_sum[0]);
+        break;
+      }
+      cur = KvCursor();
+      turn_begin();
+      issue_s();   // S_0 of the next tile
+      issue_pv();  // the last PV of t
+      turn_end();
+      fin_max[0] = row_max[0][0], fin_max[1] = row_max[0][1];
+      fin_sum[0] = row_sum[0][0], fin_sum[1] = row_sum[0][1];
+      wgmma_wait<1>();
+      reset_rows();
+      softmax_release_k(nt, 0);
+      wgmma_wait<0>();
+      finish_pv();
+      pack_advance();
+      done = t.slot;
+      pending = true;
+      t = nt;
     }
   }
   if (pingpong && c == 0) named_bar_sync(kBarTurn + 0, 256);  // consume consumer 1's last hand-over
