@@ -53,9 +53,12 @@ log "compute-sanitizer memcheck + racecheck on the hand-picked cases"
 if command -v compute-sanitizer >/dev/null; then
   compute-sanitizer --tool memcheck --error-exitcode 3 ./build-gpu/tests/cuda/test_cuda_forward \
     --gtest_filter='Sm*Forward.HandPickedCases' >"$OUT/memcheck.log" 2>&1; echo "memcheck rc=$?" | tee -a "$OUT/summary.txt"
+  # racecheck does not take mbarriers as synchronisation: racecheck_filter.py fails on every hazard but the
+  # sm90 kernel's mbarrier-ordered tile-state hand-over (see the script).
   for b in sm80 sm90; do
-    compute-sanitizer --tool racecheck --error-exitcode 3 ./build-gpu/tools/cli/gna check --backend $b \
-      --shape 20 20 --window 6 6 --heads 2 --dim 64 >"$OUT/racecheck-$b.log" 2>&1; echo "racecheck $b rc=$?" | tee -a "$OUT/summary.txt"
+    compute-sanitizer --tool racecheck ./build-gpu/tools/cli/gna check --backend $b \
+      --shape 20 20 --window 6 6 --heads 2 --dim 64 >"$OUT/racecheck-$b.log" 2>&1
+    python3 bench/racecheck_filter.py "$OUT/racecheck-$b.log" | tee -a "$OUT/summary.txt"; echo "racecheck $b rc=${PIPESTATUS[0]}" | tee -a "$OUT/summary.txt"
   done
 fi
 
