@@ -4,10 +4,10 @@
 //
 // A block of 3 warpgroups stays resident (one per SM; grid = min(tiles, SMs)) and walks the Q tiles
 // blockIdx.x, blockIdx.x + gridDim.x, ... Roles:
-//   warpgroup 0, producer (setmaxnreg.dec): one warp computes each tile's state (QTileState::init_warp) into
-//     a two-slot ring that the consumers read, published by the tile's q_full arrival (so the consumers
-//     never build a state); its lane 0 issues, per tile, the TMA loads of Q, then of K and V
-//     for each KV tile of the box and the extra KV tiles into a kStages-deep ring, in place from the user's
+//   warpgroup 0, producer (setmaxnreg.dec): one warp computes each tile's state (QTileState::init_warp) one
+//     tile ahead into a ring of kStateSlots that the consumers read, published by the tile's q_full arrival
+//     (so the consumers never build a state); its lane 0 issues, per tile, the TMA loads of Q, then of K and
+//     V for each KV tile of the box and the extra KV tiles into a kStages-deep ring, in place from the user's
 //     layout (tma_maps.hpp: dilation by element strides, padding by out-of-bounds zero fill; one copy per
 //     tile where a dimension is free, else one per 64-element head-dim half). Each fill completes on its
 //     "full" mbarrier (expect_tx); a slot is refilled after its "empty" barrier.
@@ -16,8 +16,9 @@
 //     the next tile's Q at once and S = Q K^T reads only K from shared memory. Then per KV tile j, in the
 //     FlashAttention-3 order: issue S_j; rescale O by the previous step's factor while S_j runs; issue
 //     O += P_{j-1} V_{j-1}; mask and softmax S_j while that PV GEMM runs (intra-warpgroup overlap); release
-//     K_j; wait for the PV; release V_{j-1}; pack P_j. Releases are one arrive per warp on the "empty"
-//     barrier. With `pingpong` (off by default: within +-2% on the presets), two named barriers alternate
+//     K_j; wait for the PV; release V_{j-1}; pack P_j. Across Q tiles the pipeline does not drain: the next
+//     tile's S_0 runs beside the last PV, and the epilogue is deferred under the next S_1. Releases are one
+//     arrive per warp on the "empty" barrier. With `pingpong` (off by default: within +-2% on the presets), two named barriers alternate
 //     the GEMM issue between the two consumers.
 // The epilogue stores O (and LSE) from registers straight to the user's layout. Problems TMA cannot
 // describe run the shared kernel of fwd_kernel.cuh instead (sm90/fwd_launch.cuh).
@@ -48,9 +49,9 @@ struct WsConfig : FwdConfig<T, HEAD_DIM> {
 };
 
 // Dynamic shared memory: alignment slack, Q, the K and V rings, the mbarriers, the column prefix masks
-// (3, 65), the packed per-axis offsets of the KV-tile rows (64) and of the Q-tile rows (128), per state
-// slot and consumer the query rows' windows (2, 2, 64, 3) as int2, and a scratch word pair per consumer
-// warp (softmax_pin: see the consumer loop).
+// (3, 65), the packed per-axis offsets of the KV-tile rows (64) and of the Q-tile rows (128), per buffer
+// (two, alternating over the real tiles) and consumer the query rows' windows (2, 2, 64, 3) as int2, and a
+// scratch word pair per consumer warp (softmax_pin: see the consumer loop).
 template <class Cfg>
 constexpr size_t ws_smem_bytes() {
   return Cfg::kSmemAlign + sizeof(typename Cfg::Element) * (size_t(Cfg::kQElems) + 2 * Cfg::kStages * size_t(Cfg::kKVElems)) +
@@ -302,6 +303,8 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
   auto turn_end = [&] {
     if (pingpong) named_bar_arrive(kBarTurn + 1 - c, 256);
   };
+  // This consumer's 64 query rows' key windows in row-window buffer `parity`.
+  auto windows_of = [&](int parity) { return row_window_all + (parity * 2 + c) * 64 * kMaxRank; };
 
   // Acquires the block's next Q tile that holds real queries: waits for its state and Q (q_full), releases
   // the Q slot of padding tiles, builds a partial tile's row windows, and (head dim <= 128) copies Q into
@@ -324,7 +327,7 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
       // This consumer's query rows' key windows, in one of two buffers, alternating over the real tiles: a
       // warp of this consumer may still mask the previous one (the other buffer); the one of two real tiles
       // back is free, every warp having passed the barrier below since its last softmax.
-      int2* row_window = row_window_all + (t.parity * 2 + c) * 64 * kMaxRank;
+      int2* row_window = windows_of(t.parity);
       if (!t.all_full) {
         if (wtid < 64) {
           int off[kMaxRank];
@@ -368,7 +371,7 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
       const QTileState& st = st_ring[t.slot];
       if (cur.is_spatial(st)) {
         int origin[kMaxRank];
-        const int2* windows = row_window_all + ((t.parity * 2 + c) * 64 + warp_row - c * 64) * kMaxRank;
+        const int2* windows = windows_of(t.parity) + (warp_row - c * 64) * kMaxRank;  // this warp's rows
         if (!cur.origin(p, st, origin)) fwd::mask_spatial<1>(s, windows, col_below, origin, p.kv_tile, lane);
       } else if (int64_t(it - st.spatial_tiles + 1) * kBlockN > p.extra_kv) {
         fwd::mask_extra<1>(s, int64_t(it - st.spatial_tiles) * kBlockN, p.extra_kv, lane);
@@ -407,8 +410,8 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
       Cfg::qk_mma(s, smem_q, kd, c * 64);
     wgmma_commit();
   };
-  // S of KV tile `it` of tile t, when there is one, in a GEMM turn that the next PV closes.
-  auto issue_next_s = [&](const ConsumerTile& t, int it) {
+  // S of tile t's next KV tile, in a GEMM turn that the next PV closes.
+  auto issue_next_s = [&](const ConsumerTile& t) {
     if (!t.all_full) cur.advance(st_ring[t.slot]);
     turn_begin();
     issue_s();
@@ -432,11 +435,12 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
       if (!kQRegs && it == t.n_iter - 1) mbar_arrive(q_empty);  // S_it, the tile's last, has landed
     }
   };
-  // After the PV GEMM of the tile at vpos has landed: release V, pack P of the tile at kpos, move on.
+  // After the PV GEMM of the tile at vpos has landed: release its V.
   auto finish_pv = [&] {
     fence_o();
     if (lane == 0) mbar_arrive(&v_empty[vpos.stage]);
   };
+  // P of the tile at kpos as the next PV's A operand; move both ring positions on.
   auto pack_advance = [&] {
     Cfg::pack_p(pa, s);
     vpos = kpos;
@@ -489,16 +493,28 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
     zero_o();
     pending = false;
   };
-  if (acquire(t)) {
+  // A tile's start without overlap (the block's first tile; every tile at head dim 256): S_0, its softmax.
+  auto start_tile = [&](const ConsumerTile& t) {
     zero_o();
     reset_rows();
-    issue_s();  // S_0 of the block's first tile
+    cur = KvCursor();
+    issue_s();
     wgmma_wait<0>();
     softmax_release_k(t, 0);
     pack_advance();
+  };
+  // A tile's end without overlap: its last PV, then its epilogue.
+  auto finish_tile = [&](const ConsumerTile& t) {
+    issue_pv();
+    wgmma_wait<0>();
+    finish_pv();
+    store_o(st_ring[t.slot], row_max[0], row_sum[0]);
+  };
+  if (acquire(t)) {
+    start_tile(t);
     while (true) {  // no wgmma in flight; P_0 of t packed
       for (int it = 1; it < t.n_iter; ++it) {
-        issue_next_s(t, it);
+        issue_next_s(t);
         if (it == 1 && pending) store_pending();  // while S_1 runs
         issue_pv();
         turn_end();
@@ -511,27 +527,15 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
       if (pending) store_pending();  // t has a single KV tile
       // Tile boundary: every S of t has landed, P of its last KV tile is packed, no wgmma is in flight.
       ConsumerTile nt;
-      if constexpr (!kOverlapBoundary) {  // the last PV and the epilogue, then the next tile's S_0
-        issue_pv();
-        wgmma_wait<0>();
-        finish_pv();
-        store_o(st_ring[t.slot], row_max[0], row_sum[0]);
+      if constexpr (!kOverlapBoundary) {
+        finish_tile(t);
         if (!acquire(nt)) break;
         t = nt;
-        zero_o();
-        reset_rows();
-        cur = KvCursor();
-        issue_s();
-        wgmma_wait<0>();
-        softmax_release_k(t, 0);
-        pack_advance();
+        start_tile(t);
         continue;
       }
-      if (!acquire(nt)) {
-        issue_pv();  // the last PV of the block
-        wgmma_wait<0>();
-        finish_pv();
-        store_o(st_ring[t.slot], row_max[0], row_sum[0]);
+      if (!acquire(nt)) {  // the block's last tile
+        finish_tile(t);
         break;
       }
       cur = KvCursor();
