@@ -62,6 +62,7 @@ void launch_fwd(const FwdParams& p, cudaStream_t stream) {
     kernel<<<dim3(static_cast<unsigned>(grid)), dim3(Cfg::kThreads), kSmem, stream>>>(p, maps, tiles,
                                                                                         pingpong_enabled() ? kFlagPingPong : 0);
     GNA_CUDA_CHECK_LAUNCH("gna_fwd_ws_kernel<sm90>");
+    trace::dump_and_clear();  // a -DGNA_SM90_TRACE build only (trace.cuh)
     return;
   }
   using Cfg = FwdConfig<T, HEAD_DIM>;

@@ -35,6 +35,7 @@
 #include "cuda/fwd/fwd_tile.cuh"
 #include "cuda/sm90/fwd_config.cuh"
 #include "cuda/sm90/tma_maps.hpp"
+#include "cuda/sm90/trace.cuh"
 
 namespace gna::cuda::sm90 {
 
@@ -95,11 +96,12 @@ __device__ __forceinline__ void tma_load_tile(void* dst, const CUtensorMap* map,
   tma_load_5d(dst, map, bar, c0, drop <= 1 ? c2 : c1, drop <= 2 ? c3 : c2, drop <= 3 ? c4 : c3, 0);
 }
 
-// The TMA producer of one Q tile (one thread), in two parts. produce_q, once the Q slot is free: the q_full
+// The TMA producer of one Q tile, in two parts. produce_q (one thread), once the Q slot is free: the q_full
 // arrival with Q's byte count and Q's load; for a tile of padding only (`real` false) nothing is loaded and
-// the arrival (0 bytes) just publishes the tile state. produce_kv: K and V of every KV tile (one box, or one
-// per 64-element half of the head dim, see TmaMaps::halves_dim), each completing on its slot's "full"
-// barrier with its byte count, once the slot's "empty" barrier allows.
+// the arrival (0 bytes) just publishes the tile state. produce_kv (the producer warp; lane 0 issues): K and
+// V of every KV tile (one box, or one per 64-element half of the head dim, see TmaMaps::halves_dim), each
+// completing on its slot's "full" barrier with its byte count, once the slot's "empty" barrier allows; once
+// the first `split` KV tiles are issued, the whole warp runs `at_split` (the next tile's state).
 template <class Cfg>
 __device__ __forceinline__ void produce_q(const FwdParams& p, const TmaMaps& maps, const fwd::QTileState& st, bool real,
                                           typename Cfg::Element* smem_q, uint64_t* q_full) {
@@ -120,17 +122,21 @@ __device__ __forceinline__ void produce_q(const FwdParams& p, const TmaMaps& map
                   coord[0], st.batch);
   }
 }
-template <class Cfg>
+template <class Cfg, class F>
 __device__ __forceinline__ void produce_kv(const FwdParams& p, const TmaMaps& maps, const fwd::QTileState& st,
                                            typename Cfg::Element* smem_k, typename Cfg::Element* smem_v, uint64_t* k_full,
                                            uint64_t* k_empty, uint64_t* v_full, uint64_t* v_empty,
-                                           RingPos<Cfg::kStages>& fill) {
+                                           RingPos<Cfg::kStages>& fill, int lane, int split, F&& at_split) {
   using T = typename Cfg::Element;
   constexpr int kHalves = Cfg::kHeadDim / 64;
   constexpr uint32_t kKVBytes = Cfg::kKVElems * sizeof(T);
   fwd::KvCursor cur;
   const int n_iter = st.spatial_tiles + st.extra_tiles;
   for (int it = 0; it < n_iter; ++it, fill.next()) {
+    if (it == split) {
+      __syncwarp();
+      at_split();
+    }
     if (it > 0) cur.advance(st);
     const int stage = fill.stage, parity = fill.phase;
     const bool spatial = cur.is_spatial(st);
@@ -145,6 +151,7 @@ __device__ __forceinline__ void produce_kv(const FwdParams& p, const TmaMaps& ma
     for (int kv = 0; kv < 2; ++kv) {
       uint64_t* full = kv == 0 ? &k_full[stage] : &v_full[stage];
       mbar_wait(kv == 0 ? &k_empty[stage] : &v_empty[stage], parity ^ 1);
+      if (lane != 0) continue;
       mbar_arrive_expect_tx(full, kKVBytes);
       T* dst = (kv == 0 ? smem_k : smem_v) + stage * Cfg::kKVElems;
       if (spatial && maps.halves_dim > 0) {
@@ -160,6 +167,10 @@ __device__ __forceinline__ void produce_kv(const FwdParams& p, const TmaMaps& ma
           tma_load_3d(dst + h * (kBlockN * 64), kv == 0 ? &maps.extra_k : &maps.extra_v, full, c0 + 64 * h, first, st.batch);
       }
     }
+  }
+  if (split >= n_iter) {
+    __syncwarp();
+    at_split();
   }
 }
 
@@ -257,24 +268,37 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
     if (wtid >= 32) return;  // one warp: the tile states (whole warp) and the loads (lane 0)
     RingPos<kStages> fill;   // the ring position of the next K/V fill
     // The block's n-th tile: wait until Q of tile n - 1 is released; publish state n (computed during tile
-    // n - 1) with the q_full arrival and load Q; compute state n + 1 while Q loads (its slot's last user,
-    // tile n - 3, is done: see st_ring); load K and V. The state arithmetic (a chain of divisions, some
-    // microseconds on one warp) is thus never between two tiles' loads.
+    // n - 1) with the q_full arrival and load Q; load K and V, and compute state n + 1 (its slot's last user,
+    // tile n - 3, is done: see st_ring) once the first kStages KV tiles are issued (or after the last, for a
+    // shorter tile). The state arithmetic (a chain of divisions, about 6000 cycles on one warp beside the
+    // consumers, traced) then runs while the ring holds kStages tiles of this one; built before the tile's
+    // KV loads, it left the ring to drain at every tile boundary (the consumers waited for K).
     auto make_state = [&](int64_t tile, uint32_t n) {
       const bool real = st_ring[n % kStateSlots].init_warp(p, tile, lane);
       if (lane == 0) real_ring[n % kStateSlots] = real;
     };
+    trace::Recorder rec(0);
     if (blockIdx.x < total_tiles) make_state(blockIdx.x, 0);
     uint32_t q_fill = 0;
     for (int64_t tile = blockIdx.x; tile < total_tiles; tile += gridDim.x, ++q_fill) {
       const int slot = int(q_fill % kStateSlots);
       const QTileState& st = st_ring[slot];
       mbar_wait(q_empty, (q_fill & 1) ^ 1);
+      rec(trace::kProdQWaited, q_fill);
       __syncwarp();  // state n is written (every lane) before lane 0's q_full arrival (release) publishes it
       const bool real = real_ring[slot];
       if (lane == 0) produce_q<Cfg>(p, maps, st, real, smem_q, q_full);
-      if (tile + gridDim.x < total_tiles) make_state(tile + gridDim.x, q_fill + 1);
-      if (lane == 0 && real) produce_kv<Cfg>(p, maps, st, smem_k, smem_v, k_full, k_empty, v_full, v_empty, fill);
+      rec(trace::kProdQIssued, q_fill);
+      auto next_state = [&] {
+        rec(trace::kProdStateBegin, q_fill);
+        if (tile + gridDim.x < total_tiles) make_state(tile + gridDim.x, q_fill + 1);
+        rec(trace::kProdStateDone, q_fill);
+      };
+      if (real)
+        produce_kv<Cfg>(p, maps, st, smem_k, smem_v, k_full, k_empty, v_full, v_empty, fill, lane, kStages, next_state);
+      else
+        next_state();
+      rec(trace::kProdKvDone, q_fill);
       __syncwarp();
     }
     return;
@@ -285,6 +309,7 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
   const int c = wg - 1;
   const int warp_row = c * 64 + (wtid / 32) * 16;  // first Q row of this warp
   const int bar_self = kBarConsumer + c;
+  trace::Recorder rec(1 + c);
   const int pin_slot = __shfl_sync(0xffffffff, wtid / 32 + 4 * c, 0);  // warp-uniform: a uniform register
   // This warp's Q rows as registers for the whole tile where they fit (head dim <= 128: 32 registers):
   // S = Q K^T then reads only K from shared memory, and Q's shared memory is released at once, so the
@@ -310,6 +335,7 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
   // the Q slot of padding tiles, builds a partial tile's row windows, and (head dim <= 128) copies Q into
   // registers and releases its slot. Returns false past the last tile. No wgmma may be in flight (qa).
   auto acquire = [&](ConsumerTile& t) -> bool {
+    rec(trace::kConsAcquire, 0);
     for (; tile < total_tiles; tile += gridDim.x, ++q_read) {
       const int slot = int(q_read % kStateSlots);
       mbar_wait(q_full, q_read & 1);
@@ -344,6 +370,7 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
       tile += gridDim.x;
       ++q_read;
       ++n_real;
+      rec(trace::kConsReady, n_real - 1);
       return true;
     }
     return false;
@@ -490,6 +517,7 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
   float fin_max[2], fin_sum[2];  // `done`'s row statistics
   auto store_pending = [&] {
     store_o(st_ring[done], fin_max, fin_sum);
+    rec(trace::kConsStored, 0);
     zero_o();
     pending = false;
   };
@@ -500,6 +528,7 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
     cur = KvCursor();
     issue_s();
     wgmma_wait<0>();
+    rec(trace::kConsSLanded, 0);
     softmax_release_k(t, 0);
     pack_advance();
   };
@@ -509,6 +538,7 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
     wgmma_wait<0>();
     finish_pv();
     store_o(st_ring[t.slot], row_max[0], row_sum[0]);
+    rec(trace::kConsStored, 0);
   };
   if (acquire(t)) {
     start_tile(t);
@@ -519,6 +549,7 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
         issue_pv();
         turn_end();
         wgmma_wait<1>();  // S_it has landed; the PV GEMM may still run
+        rec(trace::kConsSLanded, it);
         softmax_release_k(t, it);
         wgmma_wait<0>();
         finish_pv();
@@ -546,6 +577,7 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
       fin_max[0] = row_max[0][0], fin_max[1] = row_max[0][1];
       fin_sum[0] = row_sum[0][0], fin_sum[1] = row_sum[0][1];
       wgmma_wait<1>();
+      rec(trace::kConsSLanded, 0);
       reset_rows();
       softmax_release_k(nt, 0);
       wgmma_wait<0>();

@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""bench/trace_report.py -- summarise a pipeline timeline of the sm90 warp-specialized kernel.
+
+Input: the file a -DGNA_SM90_TRACE build writes to $GNA_TRACE_FILE (src/cuda/sm90/trace.cuh): int32 blocks,
+streams, events, then 64-bit words event << 56 | arg << 40 | clock64 (40 bits), per block and stream
+(0 producer, 1 + c consumer c; zero words are unused). Prints, in SM clock cycles (and microseconds at
+--mhz), medians over blocks and tiles:
+  consumer: the period between two S landings inside a tile (the steady state per KV tile; the first one,
+    which holds the previous tile's deferred epilogue, apart), the time a
+    tile boundary costs beyond one period (from the last S of a tile to the first S of the next), the wait
+    inside acquire (state and Q not ready), the span of a block;
+  producer: building one tile state, issuing one tile's K/V loads (the state build included), waiting
+    for the Q slot.
+"""
+import argparse
+import statistics
+import struct
+import sys
+
+EV = {1: "prod_q_waited", 2: "prod_q_issued", 3: "prod_state_done", 4: "prod_kv_done", 5: "cons_acquire",
+      6: "cons_ready", 7: "cons_s_landed", 8: "cons_stored", 9: "prod_state_begin"}
+MASK40 = (1 << 40) - 1
+
+
+def read(path):
+    with open(path, "rb") as f:
+        blocks, streams, events = struct.unpack("<3i", f.read(12))
+        words = struct.unpack(f"<{blocks * streams * events}Q", f.read(8 * blocks * streams * events))
+    out = []
+    for b in range(blocks):
+        per = []
+        for s in range(streams):
+            base = (b * streams + s) * events
+            evs = []
+            for w in words[base:base + events]:
+                if w == 0:
+                    break
+                evs.append((w >> 56, (w >> 40) & 0xFFFF, w & MASK40))
+            per.append(evs)
+        if any(per):
+            out.append(per)
+    return out
+
+
+def med(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+def consumer_stats(evs):
+    """Per-KV periods, boundary excess, acquire waits of one consumer stream."""
+    periods, firsts, bounds, waits, tiles = [], [], [], [], []
+    cur = None  # S landings of the current tile
+    acq = None
+    for ev, arg, t in evs:
+        if ev == 5:
+            acq = t
+        elif ev == 6:
+            if acq is not None:
+                waits.append(t - acq)
+            if cur:
+                tiles.append(cur)
+            cur = []
+        elif ev == 7 and cur is not None:
+            cur.append(t)
+    if cur:
+        tiles.append(cur)
+    for tl in tiles:  # S_0 -> S_1 holds the deferred epilogue: apart
+        firsts += [b - a for a, b in zip(tl[:1], tl[1:2])]
+        periods += [b - a for a, b in zip(tl[1:], tl[2:])]
+    p = med(periods)
+    for a, b in zip(tiles, tiles[1:]):
+        bounds.append(b[0] - a[-1] - p)
+    span = (evs[-1][2] - evs[0][2]) if evs else 0
+    return periods, firsts, bounds, waits, tiles, span
+
+
+def producer_stats(evs):
+    state, kv, qwait = [], [], []
+    last = {}
+    for ev, arg, t in evs:
+        last[ev] = t
+        if ev == 3 and 9 in last:
+            state.append(t - last[9])
+        elif ev == 4 and 2 in last:
+            kv.append(t - last[2])
+        elif ev == 1 and 4 in last:
+            qwait.append(t - last[4])
+    return state, kv, qwait
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("trace")
+    ap.add_argument("--mhz", type=float, default=1755.0, help="SM clock for the microsecond column")
+    a = ap.parse_args()
+    blocks = read(a.trace)
+    if not blocks:
+        sys.exit("empty trace")
+    us = lambda c: c / a.mhz
+    rows = {}
+    for per in blocks:
+        for s, evs in enumerate(per[1:], start=1):
+            periods, firsts, bounds, waits, tiles, span = consumer_stats(evs)
+            for k, v in (("period", periods), ("first_period", firsts), ("boundary_excess", bounds), ("acquire_wait", waits),
+                         ("span", [span]), ("kv_tiles_per_q_tile", [len(t) for t in tiles])):
+                rows.setdefault(f"consumer {s - 1} {k}", []).extend(v)
+        state, kv, qwait = producer_stats(per[0])
+        for k, v in (("state_build", state), ("kv_issue", kv), ("q_slot_wait", qwait)):
+            rows.setdefault(f"producer {k}", []).extend(v)
+    print(f"{len(blocks)} blocks traced; cycles (us at {a.mhz:.0f} MHz): median, p10, p90, n")
+    for k, v in rows.items():
+        if not v:
+            continue
+        v = sorted(v)
+        p10, p90 = v[len(v) // 10], v[(9 * len(v)) // 10]
+        if k.endswith("kv_tiles_per_q_tile"):
+            print(f"  {k:34s} {med(v):10.1f} {p10:10.0f} {p90:10.0f} {len(v):7d}")
+        else:
+            print(f"  {k:34s} {med(v):10.0f} ({us(med(v)):7.3f}) {p10:10.0f} {p90:10.0f} {len(v):7d}")
+
+
+if __name__ == "__main__":
+    main()
