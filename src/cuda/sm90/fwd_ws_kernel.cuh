@@ -47,6 +47,10 @@ struct WsConfig : FwdConfig<T, HEAD_DIM> {
   // 128 * (producer + 2 * consumer) <= 64K. At head dim 256 (O alone takes 128 registers) the consumers
   // need 232 not to spill; the producer warp then has 40.
   static constexpr int kProducerRegs = HEAD_DIM <= 128 ? 56 : 40, kConsumerRegs = HEAD_DIM <= 128 ? 224 : 232;
+  // setmaxnreg moves registers inside the block's launch allocation (168 per thread at 384 threads): a
+  // consumer's increase waits until the producer's decrease has freed enough, forever if it cannot (a
+  // 32 / 240 split hung the kernel).
+  static_assert(kProducerRegs + 2 * kConsumerRegs <= 3 * 168, "setmaxnreg beyond the launch allocation");
 };
 
 // Dynamic shared memory: alignment slack, Q, the K and V rings, the mbarriers, the column prefix masks
