@@ -17,8 +17,9 @@ import statistics
 import struct
 import sys
 
-EV = {1: "prod_q_waited", 2: "prod_q_issued", 3: "prod_state_done", 4: "prod_kv_done", 5: "cons_acquire",
-      6: "cons_ready", 7: "cons_s_landed", 8: "cons_stored", 9: "prod_state_begin"}
+# Event codes of src/cuda/sm90/trace.cuh (trace::Event).
+PROD_Q_WAITED, PROD_Q_ISSUED, PROD_STATE_DONE, PROD_KV_DONE = 1, 2, 3, 4
+CONS_ACQUIRE, CONS_READY, CONS_S_LANDED, CONS_STORED, PROD_STATE_BEGIN = 5, 6, 7, 8, 9
 MASK40 = (1 << 40) - 1
 
 
@@ -52,15 +53,15 @@ def consumer_stats(evs):
     cur = None  # S landings of the current tile
     acq = None
     for ev, arg, t in evs:
-        if ev == 5:
+        if ev == CONS_ACQUIRE:
             acq = t
-        elif ev == 6:
+        elif ev == CONS_READY:
             if acq is not None:
                 waits.append(t - acq)
             if cur:
                 tiles.append(cur)
             cur = []
-        elif ev == 7 and cur is not None:
+        elif ev == CONS_S_LANDED and cur is not None:
             cur.append(t)
     if cur:
         tiles.append(cur)
@@ -79,12 +80,12 @@ def producer_stats(evs):
     last = {}
     for ev, arg, t in evs:
         last[ev] = t
-        if ev == 3 and 9 in last:
-            state.append(t - last[9])
-        elif ev == 4 and 2 in last:
-            kv.append(t - last[2])
-        elif ev == 1 and 4 in last:
-            qwait.append(t - last[4])
+        if ev == PROD_STATE_DONE and PROD_STATE_BEGIN in last:
+            state.append(t - last[PROD_STATE_BEGIN])
+        elif ev == PROD_KV_DONE and PROD_Q_ISSUED in last:
+            kv.append(t - last[PROD_Q_ISSUED])
+        elif ev == PROD_Q_WAITED and PROD_KV_DONE in last:
+            qwait.append(t - last[PROD_KV_DONE])
     return state, kv, qwait
 
 

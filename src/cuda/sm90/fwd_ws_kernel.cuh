@@ -105,7 +105,8 @@ __device__ __forceinline__ void tma_load_tile(void* dst, const CUtensorMap* map,
 // the arrival (0 bytes) just publishes the tile state. produce_kv (the producer warp; lane 0 issues): K and
 // V of every KV tile (one box, or one per 64-element half of the head dim, see TmaMaps::halves_dim), each
 // completing on its slot's "full" barrier with its byte count, once the slot's "empty" barrier allows; once
-// the first `split` KV tiles are issued, the whole warp runs `at_split` (the next tile's state).
+// the first kStages KV tiles (a full ring) are issued, or after the last of a shorter tile, the whole warp
+// runs `at_split` (the next tile's state).
 template <class Cfg>
 __device__ __forceinline__ void produce_q(const FwdParams& p, const TmaMaps& maps, const fwd::QTileState& st, bool real,
                                           typename Cfg::Element* smem_q, uint64_t* q_full) {
@@ -130,14 +131,14 @@ template <class Cfg, class F>
 __device__ __forceinline__ void produce_kv(const FwdParams& p, const TmaMaps& maps, const fwd::QTileState& st,
                                            typename Cfg::Element* smem_k, typename Cfg::Element* smem_v, uint64_t* k_full,
                                            uint64_t* k_empty, uint64_t* v_full, uint64_t* v_empty,
-                                           RingPos<Cfg::kStages>& fill, int lane, int split, F&& at_split) {
+                                           RingPos<Cfg::kStages>& fill, int lane, F&& at_split) {
   using T = typename Cfg::Element;
   constexpr int kHalves = Cfg::kHeadDim / 64;
   constexpr uint32_t kKVBytes = Cfg::kKVElems * sizeof(T);
   fwd::KvCursor cur;
   const int n_iter = st.spatial_tiles + st.extra_tiles;
   for (int it = 0; it < n_iter; ++it, fill.next()) {
-    if (it == split) {
+    if (it == Cfg::kStages) {
       __syncwarp();
       at_split();
     }
@@ -172,7 +173,7 @@ __device__ __forceinline__ void produce_kv(const FwdParams& p, const TmaMaps& ma
       }
     }
   }
-  if (split >= n_iter) {
+  if (n_iter <= Cfg::kStages) {
     __syncwarp();
     at_split();
   }
@@ -299,7 +300,7 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
         rec(trace::kProdStateDone, q_fill);
       };
       if (real)
-        produce_kv<Cfg>(p, maps, st, smem_k, smem_v, k_full, k_empty, v_full, v_empty, fill, lane, kStages, next_state);
+        produce_kv<Cfg>(p, maps, st, smem_k, smem_v, k_full, k_empty, v_full, v_empty, fill, lane, next_state);
       else
         next_state();
       rec(trace::kProdKvDone, q_fill);
