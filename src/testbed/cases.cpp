@@ -48,6 +48,15 @@ std::vector<Case> hand_picked(bool include_large) {
     c.kv_tile = {1, 4, 16};
     v.push_back(c);
   }
+  {  // Padding-only Q tiles between real ones (dilation groups of unequal extents, a Q tile 8x the extent
+     // of axis 1): the sm90 kernel once let a real tile's deferred epilogue read a state slot the producer
+     // had refilled after two padding tiles (found by random case 88 of seed 30470973934 on an H200).
+    Case c = make("padding-tiles-between-real", {13, 4, 13}, {2, 2, 2}, {}, {3, 1, 3}, {0, 1, 1}, 4, 2, 128, DType::f16,
+                  0, 2);
+    c.q_tile = {4, 32, 1};
+    c.kv_tile = {16, 1, 4};
+    v.push_back(c);
+  }
   v.push_back(make("gqa-2", {24, 24}, {5, 7}, {}, {}, {}, 4, 2));
   v.push_back(make("gqa-3", {24, 24}, {5, 7}, {}, {}, {}, 6, 2));
   v.push_back(make("gqa-4", {24, 24}, {5, 7}, {}, {}, {}, 8, 2));

@@ -8,6 +8,7 @@
 #include <functional>
 #include <random>
 #include <sstream>
+#include <thread>
 
 #include "gna/numeric.hpp"
 #include "testbed/device_buffer.hpp"
@@ -47,15 +48,24 @@ uint64_t splitmix(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-// Uniform random values in [-amplitude, amplitude) in the storage dtype (a counter-based hash, fast
-// enough for benchmark-sized tensors), and their exact fp64 copy when t64 is given.
+// Uniform random values in [-amplitude, amplitude) in the storage dtype (a counter-based hash of the
+// element index, so the values do not depend on how the work is split), and their exact fp64 copy when t64
+// is given. Large tensors (the > 2^31-element test: 2.4e9 elements) are filled by all the host's threads.
 void fill(HostTensor& t, HostTensor* t64, uint64_t stream, double amplitude) {
   const uint64_t key = splitmix(stream);
-  for (int64_t i = 0; i < t.numel(); ++i) {
-    const double u = double(splitmix(key ^ uint64_t(i)) >> 11) * 0x1.0p-53;
-    store_scalar(t.view.data, t.view.dtype, i, (2 * u - 1) * amplitude);
-    if (t64) store_scalar(t64->view.data, DType::f64, i, t.at(i));
-  }
+  auto run = [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) {
+      const double u = double(splitmix(key ^ uint64_t(i)) >> 11) * 0x1.0p-53;
+      store_scalar(t.view.data, t.view.dtype, i, (2 * u - 1) * amplitude);
+      if (t64) store_scalar(t64->view.data, DType::f64, i, t.at(i));
+    }
+  };
+  const int64_t n = t.numel();
+  const int64_t workers = n < (int64_t{1} << 24) ? 1 : std::max<int64_t>(1, std::thread::hardware_concurrency());
+  if (workers == 1) return run(0, n);
+  std::vector<std::thread> pool;
+  for (int64_t w = 0; w < workers; ++w) pool.emplace_back(run, n * w / workers, n * (w + 1) / workers);
+  for (auto& th : pool) th.join();
 }
 
 struct Inputs {
@@ -94,7 +104,8 @@ void eval_query(const Problem& p, const Inputs& in, DType dtype, bool lowp, int6
 
 bool is_cuda_backend(const std::string& name) { return name.rfind("sm", 0) == 0; }
 
-// Sampled (batch, token, head) triples, or all of them when there are few.
+// Sampled (batch, token, head) triples, or all of them when there are few. A sample starts with the last
+// row and the first (the largest and smallest offsets), then random ones.
 std::vector<std::array<int64_t, 3>> sample_rows(const Problem& p, int64_t max_rows, uint64_t seed) {
   std::vector<std::array<int64_t, 3>> rows;
   const int64_t N = p.tokens(), total = p.batch * N * p.heads;
@@ -104,8 +115,10 @@ std::vector<std::array<int64_t, 3>> sample_rows(const Problem& p, int64_t max_ro
         for (int64_t h = 0; h < p.heads; ++h) rows.push_back({b, t, h});
     return rows;
   }
+  rows.push_back({p.batch - 1, N - 1, p.heads - 1});
+  rows.push_back({0, 0, 0});
   std::mt19937_64 rng(seed ^ 0x9e3779b97f4a7c15ull);
-  for (int64_t i = 0; i < max_rows; ++i) {
+  for (int64_t i = 2; i < max_rows; ++i) {
     const int64_t x = static_cast<int64_t>(rng() % uint64_t(total));
     rows.push_back({x / (N * p.heads), (x / p.heads) % N, x % p.heads});
   }

@@ -102,6 +102,36 @@ void check_rejections(const std::string& backend) {
   }
 }
 
+// Offsets past int32: a 2048 x 2048 image with 9 heads of dim 64 is 2.4e9 elements (4.8 GB in bf16) per
+// tensor. Window 7x7 keeps the work small; the output is poisoned, and the sampled rows (the last one, at
+// the largest offsets, included) are checked against the fp64 spec. Opt-in: ~20 GB of device and host
+// memory and about a minute of host time to fill the inputs.
+void check_beyond_int32(const std::string& backend) {
+  if (std::getenv("GNA_TEST_LARGE") == nullptr)
+    GTEST_SKIP() << "set GNA_TEST_LARGE=1 to run the > 2^31-element case (needs ~20 GB of device memory)";
+  Case c;
+  c.name = "beyond-int32";
+  c.problem = gna::make_problem({2048, 2048}, {7, 7});
+  c.problem.heads = c.problem.kv_heads = 9;
+  c.problem.dim_qk = c.problem.dim_v = 64;
+  ASSERT_GT(c.problem.tokens() * c.problem.heads * c.problem.dim_qk, int64_t{1} << 31);
+  const auto r = gna::testbed::bench_case(c, backend, /*warmup=*/0, /*reps=*/1, test_seed());
+  EXPECT_GE(r.checked_queries, 48);
+  EXPECT_LT(r.max_err, 3e-2) << backend << ": sampled rows of the > 2^31-element case are wrong";
+  std::printf("[gna] %s: > 2^31 elements per tensor, %lld sampled rows, max error %.3g, %.2f ms\n", backend.c_str(),
+              static_cast<long long>(r.checked_queries), r.max_err, r.kernel_ms);
+}
+
+TEST(Sm80Forward, BeyondInt32Elements) {
+  REQUIRE_BACKEND("sm80");
+  check_beyond_int32("sm80");
+}
+
+TEST(Sm90Forward, BeyondInt32Elements) {
+  REQUIRE_BACKEND("sm90");
+  check_beyond_int32("sm90");
+}
+
 TEST(Sm80Forward, ClearRejections) {
   REQUIRE_BACKEND("sm80");
   check_rejections("sm80");

@@ -338,13 +338,15 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
 
   // Acquires the block's next Q tile that holds real queries: waits for its state and Q (q_full), releases
   // the Q slot of padding tiles, builds a partial tile's row windows, and (head dim <= 128) copies Q into
-  // registers and releases its slot. Returns false past the last tile. No wgmma may be in flight (qa).
-  auto acquire = [&](ConsumerTile& t) -> bool {
+  // registers and releases its slot. Returns 1, or 0 past the last tile; with `stop_at_padding`, 2 at a
+  // padding tile, which it leaves unreleased (see the tile boundary). No wgmma may be in flight (qa).
+  auto acquire = [&](ConsumerTile& t, bool stop_at_padding) -> int {
     rec(trace::kConsAcquire, 0);
     for (; tile < total_tiles; tile += gridDim.x, ++q_read) {
       const int slot = int(q_read % kStateSlots);
       mbar_wait(q_full, q_read & 1);
       if (!real_ring[slot]) {
+        if (stop_at_padding) return 2;
         if (lane == 0) mbar_arrive(q_empty);
         continue;
       }
@@ -376,9 +378,9 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
       ++q_read;
       ++n_real;
       rec(trace::kConsReady, n_real - 1);
-      return true;
+      return 1;
     }
-    return false;
+    return 0;
   };
 
   float acc_o[1][kDFrag][4];
@@ -545,7 +547,7 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
     store_o(st_ring[t.slot], row_max[0], row_sum[0]);
     rec(trace::kConsStored, 0);
   };
-  if (acquire(t)) {
+  if (acquire(t, false)) {
     start_tile(t);
     while (true) {  // no wgmma in flight; P_0 of t packed
       for (int it = 1; it < t.n_iter; ++it) {
@@ -562,17 +564,18 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
       }
       if (pending) store_pending();  // t has a single KV tile
       // Tile boundary: every S of t has landed, P of its last KV tile is packed, no wgmma is in flight.
+      // t's epilogue is deferred into the next tile and reads t's state slot, which the producer refills
+      // once Q of two later tiles is released: releasing two padding tiles here did that (rows of t were
+      // stored wrongly or not at all). So a padding tile next ends t without overlap first, as the last
+      // tile of the block and every tile at head dim 256 do.
       ConsumerTile nt;
-      if constexpr (!kOverlapBoundary) {
+      const int got = kOverlapBoundary ? acquire(nt, true) : 2;
+      if (got != 1) {
         finish_tile(t);
-        if (!acquire(nt)) break;
+        if (got == 0 || !acquire(nt, false)) break;
         t = nt;
         start_tile(t);
         continue;
-      }
-      if (!acquire(nt)) {  // the block's last tile
-        finish_tile(t);
-        break;
       }
       cur = KvCursor();
       turn_begin();
