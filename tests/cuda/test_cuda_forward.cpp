@@ -147,6 +147,19 @@ TEST(Sm90Forward, RandomCases) {
   run_cases("sm90", false);
 }
 
+// The same cases with the persistent grid capped at 3 blocks (GNA_SM90_GRID, read at every launch): each
+// block then walks many Q tiles, so the cross-tile pipeline of the warp-specialized kernel (boundaries,
+// deferred epilogue, state ring, padding tiles between real ones) runs in small problems too. With one
+// block per SM most test cases give a block a single tile; a race there went unseen until a random case
+// large enough for it came up.
+TEST(Sm90Forward, FewBlocks) {
+  REQUIRE_BACKEND("sm90");
+  setenv("GNA_SM90_GRID", "3", 1);
+  run_cases("sm90", true);
+  run_cases("sm90", false);
+  unsetenv("GNA_SM90_GRID");
+}
+
 TEST(Sm90Forward, ClearRejections) {
   REQUIRE_BACKEND("sm90");
   check_rejections("sm90");

@@ -9,6 +9,10 @@
 //
 // Environment (measurement switches, read once per process): GNA_SM90_KERNEL=classic always runs the
 // shared kernel (A/B timing, and tests of that path); GNA_SM90_PINGPONG=1 turns on the consumer ping-pong.
+// A test switch, read at every launch: GNA_SM90_GRID=N caps the persistent grid at N blocks, so that each
+// block walks many Q tiles and small problems exercise the cross-tile pipeline (tile boundaries, the
+// deferred epilogue, the state ring, padding tiles between real ones); with one block per SM the test
+// cases rarely give a block more than one tile.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -41,6 +45,10 @@ inline bool classic_kernel() {
   }();
   return classic;
 }
+inline int64_t grid_cap() {
+  const char* v = std::getenv("GNA_SM90_GRID");
+  return v == nullptr || *v == '\0' ? INT64_MAX : std::max<int64_t>(1, std::atoll(v));
+}
 inline bool pingpong_enabled() {
   static const bool on = env_flag("GNA_SM90_PINGPONG", false);  // off: within +-2-4% on H100, either sign
   return on;
@@ -58,7 +66,7 @@ void launch_fwd(const FwdParams& p, cudaStream_t stream) {
     int device = 0, sms = 0;
     GNA_CUDA_CHECK(cudaGetDevice(&device));
     GNA_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
-    const int64_t grid = std::min<int64_t>(tiles, sms);
+    const int64_t grid = std::min<int64_t>({tiles, int64_t(sms), grid_cap()});
     kernel<<<dim3(static_cast<unsigned>(grid)), dim3(Cfg::kThreads), kSmem, stream>>>(p, maps, tiles,
                                                                                         pingpong_enabled() ? kFlagPingPong : 0);
     GNA_CUDA_CHECK_LAUNCH("gna_fwd_ws_kernel<sm90>");
