@@ -154,10 +154,13 @@ TEST(Sm90Forward, RandomCases) {
 // large enough for it came up.
 TEST(Sm90Forward, FewBlocks) {
   REQUIRE_BACKEND("sm90");
+  const char* before = std::getenv("GNA_SM90_GRID");
+  const std::string saved = before ? before : "";
   setenv("GNA_SM90_GRID", "3", 1);
   run_cases("sm90", true);
   run_cases("sm90", false);
-  unsetenv("GNA_SM90_GRID");
+  if (before) setenv("GNA_SM90_GRID", saved.c_str(), 1);
+  else unsetenv("GNA_SM90_GRID");
 }
 
 TEST(Sm90Forward, ClearRejections) {

@@ -17,9 +17,10 @@
 //     FlashAttention-3 order: issue S_j; rescale O by the previous step's factor while S_j runs; issue
 //     O += P_{j-1} V_{j-1}; mask and softmax S_j while that PV GEMM runs (intra-warpgroup overlap); release
 //     K_j; wait for the PV; release V_{j-1}; pack P_j. Across Q tiles the pipeline does not drain: the next
-//     tile's S_0 runs beside the last PV, and the epilogue is deferred under the next S_1. Releases are one
-//     arrive per warp on the "empty" barrier. With `pingpong` (off by default: within +-2% on the presets), two named barriers alternate
-//     the GEMM issue between the two consumers.
+//     tile's S_0 runs beside the last PV, and the epilogue is deferred under the next S_1 (not before a
+//     padding-only tile: see the tile boundary). Releases are one arrive per warp on the "empty" barrier.
+//     With `pingpong` (off by default: within +-2% on the presets), two named barriers alternate the GEMM
+//     issue between the two consumers.
 // The epilogue stores O (and LSE) from registers straight to the user's layout. Problems TMA cannot
 // describe run the shared kernel of fwd_kernel.cuh instead (sm90/fwd_launch.cuh).
 #pragma once
@@ -231,8 +232,9 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
   // tile (init_warp) once the consumers have released Q of tile n - 2, and publishes it with tile n's q_full
   // arrival; producer and consumers read it. The consumers release Q of tile n - 2 at the boundary between
   // tiles n - 3 and n - 2, before the epilogue of tile n - 3 (which reads its state, and is deferred into
-  // tile n - 2): so four slots, the slot's previous user, tile n - 4, being done. Whether the tile holds
-  // real queries, per slot.
+  // tile n - 2): so four slots, the slot's previous user, tile n - 4, being done. That needs tiles n - 2
+  // and n - 1 real; a consumer that meets a padding tile (released at once) first finishes its current tile
+  // (see the tile boundary). Whether the tile holds real queries, per slot.
   __shared__ __align__(16) unsigned char st_raw[kStateSlots * sizeof(QTileState)];
   QTileState* st_ring = reinterpret_cast<QTileState*>(st_raw);
   __shared__ int real_ring[kStateSlots];
@@ -515,8 +517,9 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
   // current one and its softmax runs while that PV does; the current tile's epilogue is deferred until the
   // next tile's S_1 is in flight (O is not touched before its PV_0), so this warpgroup's tensor work goes on
   // while it stores O. At head dim 256 (O takes 128 registers) this boundary spilled registers in the
-  // loop: there the boundary is the plain sequence (last PV, epilogue, next S_0). Every path meets with no wgmma in flight at the loop heads: ptxas tracks the groups
-  // in flight per path, and joins of different states made it serialise every wgmma (C7515).
+  // loop: there the boundary is the plain sequence (last PV, epilogue, next S_0). Every path meets with no
+  // wgmma in flight at the loop heads: ptxas tracks the groups in flight per path, and joins of different
+  // states made it serialise every wgmma (C7515).
   constexpr bool kOverlapBoundary = Cfg::kHeadDim <= 128;
   ConsumerTile t;            // the current tile
   int done = 0;              // the previous one's state slot, whose epilogue is pending
