@@ -550,7 +550,11 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
     store_o(st_ring[t.slot], row_max[0], row_sum[0]);
     rec(trace::kConsStored, 0);
   };
-  if (acquire(t, false)) {
+  // got: 2 while a tile is to be acquired and started without overlap (the block's first; after a padding
+  // tile; every tile at head dim 256), 1 while t runs, 0 past the last tile. One site each for acquire,
+  // start_tile and finish_tile: code size of the Q-tile loop.
+  int got = 2;
+  while (got == 2 && (got = acquire(t, false)) == 1) {
     start_tile(t);
     while (true) {  // no wgmma in flight; P_0 of t packed
       for (int it = 1; it < t.n_iter; ++it) {
@@ -572,13 +576,10 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
       // stored wrongly or not at all). So a padding tile next ends t without overlap first, as the last
       // tile of the block and every tile at head dim 256 do.
       ConsumerTile nt;
-      const int got = kOverlapBoundary ? acquire(nt, true) : 2;
+      got = kOverlapBoundary ? acquire(nt, true) : 2;
       if (got != 1) {
         finish_tile(t);
-        if (got == 0 || !acquire(nt, false)) break;
-        t = nt;
-        start_tile(t);
-        continue;
+        break;
       }
       cur = KvCursor();
       turn_begin();
