@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """bench/racecheck_filter.py -- reads a compute-sanitizer racecheck log and fails on every hazard except the
-one racecheck cannot see through: the sm90 kernel's tile-state hand-over from the producer warp
-(QTileState::init_warp writes) to the consumers (their reads), which an mbarrier orders (the producer's
-q_full arrival, release; the consumers' wait, acquire). racecheck does not take mbarrier arrive/try_wait as
-synchronisation (measured: the same hazards with a plain arrive), so it reports that hand-over as races.
+hand-overs racecheck cannot see through, both ordered by mbarriers: the sm90 kernel's tile states from the
+producer warp (QTileState::init_warp writes) to the mask warps and consumers (the producer's q_full arrival,
+release; the readers' wait, acquire), and the row masks from the mask warps (mask_warps writes) to the
+consumers (mask_full / mask_empty). racecheck does not take mbarrier arrive/try_wait as synchronisation
+(measured: the same hazards with a plain arrive), so it reports those hand-overs as races.
 
   usage: racecheck_filter.py LOG        exit 0 when every reported hazard is that hand-over
 """
@@ -30,11 +31,17 @@ def hazards(text):
         yield block
 
 
+WRITERS = ("Write access at gna::cuda::fwd::QTileState::init_warp", "Write access at void gna::cuda::sm90::mask_warps",
+           "Write access at gna::cuda::sm90::mask_warps")
+
+
 def known(first, others):
-    """The hand-over: every pair has a write in QTileState::init_warp on one side."""
+    """A hand-over: every pair has a write of a hand-over writer on exactly one side."""
+    def writes(a):
+        return any(w in a for w in WRITERS)
+
     def is_handover(a, b):
-        return ("Write access at gna::cuda::fwd::QTileState::init_warp" in a) != (
-            "Write access at gna::cuda::fwd::QTileState::init_warp" in b)
+        return writes(a) != writes(b)
     return all(is_handover(first, o) for o in others)
 
 
@@ -47,7 +54,7 @@ def main():
     found = list(hazards(text))
     bad = [h for h in found if not known(*h)]
     print(f"racecheck: {summary.group(1)} hazards reported, {len(found) - len(bad)} are the mbarrier-ordered "
-          f"tile-state hand-over, {len(bad)} others")
+          f"hand-overs (tile states, row masks), {len(bad)} others")
     for first, others in bad:
         print("  unexplained:", first, "|", " | ".join(others))
     return 1 if bad else 0

@@ -408,8 +408,8 @@ TEST(Sim, CalibratedSm80Model) {
 }
 
 // h100-sm90 is fitted the same way to the sm90 (warp-specialized TMA + wgmma) kernel's times on the same
-// H100 (bench/results/h100-sm90-calibration.jsonl, 2026-11-26, session 12): each preset within 7% (the fit's
-// max error is 3.7%, on the 1-D presets).
+// H100 (bench/results/h100-sm90-calibration.jsonl, 2026-11-26, session 15): each preset within 5% (the fit's
+// max error is 2.85%, on cosmos-na).
 TEST(Sim, CalibratedSm90Model) {
   struct Row {
     const char* preset;
@@ -417,10 +417,10 @@ TEST(Sim, CalibratedSm90Model) {
     double measured_ms;
   };
   const Row rows[] = {
-      {"flux-na", {16, 8, 1}, {8, 8, 1}, 11.8228},        {"flux-gna", {16, 8, 1}, {16, 4, 1}, 8.5614},
-      {"hunyuan-na", {8, 4, 4}, {2, 8, 4}, 47.7487},      {"hunyuan-gna", {2, 8, 8}, {2, 8, 4}, 24.3714},
-      {"cosmos-na", {16, 4, 2}, {16, 4, 1}, 12.0059},     {"1d-32k-na", {128, 1, 1}, {64, 1, 1}, 0.5792},
-      {"1d-32k-gna", {128, 1, 1}, {64, 1, 1}, 0.4926},
+      {"flux-na", {16, 8, 1}, {8, 8, 1}, 11.1231},        {"flux-gna", {16, 8, 1}, {16, 4, 1}, 8.5088},
+      {"hunyuan-na", {8, 4, 4}, {2, 8, 4}, 44.0148},      {"hunyuan-gna", {2, 8, 8}, {2, 8, 4}, 23.8589},
+      {"cosmos-na", {16, 4, 2}, {16, 4, 1}, 11.4427},     {"1d-32k-na", {128, 1, 1}, {64, 1, 1}, 0.5384},
+      {"1d-32k-gna", {128, 1, 1}, {64, 1, 1}, 0.4912},
   };
   const gna::sim::ArchModel& m = gna::sim::arch_model("h100-sm90");
   EXPECT_TRUE(m.calibrated);
@@ -429,7 +429,7 @@ TEST(Sim, CalibratedSm90Model) {
     const Accounting a = preset_acc(r.preset, r.q, r.kv);
     SCOPED_TRACE(testing::Message() << r.preset << " " << a.tiling.str());
     const auto pr = gna::sim::predict(gna::preset_problem(r.preset), a, m);
-    EXPECT_LT(std::abs(pr.kernel_ms / r.measured_ms - 1.0), 0.07);
+    EXPECT_LT(std::abs(pr.kernel_ms / r.measured_ms - 1.0), 0.05);
     EXPECT_EQ(pr.layout_ms, 0.0);
   }
 }

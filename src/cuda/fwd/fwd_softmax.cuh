@@ -16,31 +16,49 @@ namespace gna::cuda::fwd {
 constexpr int kNFrag = kBlockN / 8;  // S fragments per 16-row block
 constexpr int kMaxSlack = 8;         // softmax_step: how far (log2) the running max may lag the true max
 
-// Partial spatial KV tile: a 64-bit mask of attended columns per row = AND over axes of
-// below[d][hi] & ~below[d][lo], with the row's window (`windows`: (rows, 3) int2, first row of the warp's
-// block m at windows + 16m*3) shifted into the tile by `origin` and clipped to `kv_tile`. Others -> -inf.
+// The attended columns of one query row in a partial spatial KV tile, as a 64-bit mask: AND over axes of
+// below[d][hi] & ~below[d][lo], with the row's window `win` (3 int2, group-local [lo, hi) per axis) shifted
+// into the tile by `origin` and clipped to `kv_tile`.
+__device__ __forceinline__ uint64_t row_keep_bits(const int2* win, const uint64_t* col_below, const int (&origin)[kMaxRank],
+                                                  const int (&kv_tile)[kMaxRank]) {
+  uint64_t keep = ~uint64_t(0);
+#pragma unroll
+  for (int d = 0; d < kMaxRank; ++d) {
+    const int lo = min(max(win[d].x - origin[d], 0), kv_tile[d]);
+    const int hi = min(max(win[d].y - origin[d], 0), kv_tile[d]);
+    keep &= col_below[d * (kBlockN + 1) + hi] & ~col_below[d * (kBlockN + 1) + lo];
+  }
+  return keep;
+}
+
+// Sets the columns of row lane/4 + 8i of block m that `keep` (row_keep_bits) leaves out to -inf.
+template <int MB>
+__device__ __forceinline__ void apply_row_keep(float (&s)[MB][kNFrag][4], int m, int i, uint64_t keep, int lane) {
+  keep >>= (lane % 4) * 2;
+#pragma unroll
+  for (int j = 0; j < kNFrag; ++j)
+#pragma unroll
+    for (int c = 0; c < 2; ++c)
+      if (!((keep >> (j * 8 + c)) & 1)) s[m][j][2 * i + c] = -INFINITY;
+}
+
+// Partial spatial KV tile: every row's columns outside its window -> -inf (row_keep_bits; `windows`:
+// (rows, 3) int2, first row of the warp's block m at windows + 16m*3).
 template <int MB>
 __device__ __forceinline__ void mask_spatial(float (&s)[MB][kNFrag][4], const int2* windows, const uint64_t* col_below,
                                              const int (&origin)[kMaxRank], const int (&kv_tile)[kMaxRank], int lane) {
 #pragma unroll
   for (int m = 0; m < MB; ++m)
 #pragma unroll
-    for (int i = 0; i < 2; ++i) {
-      const int2* win = windows + (m * 16 + lane / 4 + 8 * i) * kMaxRank;
-      uint64_t keep = ~uint64_t(0);
-#pragma unroll
-      for (int d = 0; d < kMaxRank; ++d) {
-        const int lo = min(max(win[d].x - origin[d], 0), kv_tile[d]);
-        const int hi = min(max(win[d].y - origin[d], 0), kv_tile[d]);
-        keep &= col_below[d * (kBlockN + 1) + hi] & ~col_below[d * (kBlockN + 1) + lo];
-      }
-      keep >>= (lane % 4) * 2;
-#pragma unroll
-      for (int j = 0; j < kNFrag; ++j)
-#pragma unroll
-        for (int c = 0; c < 2; ++c)
-          if (!((keep >> (j * 8 + c)) & 1)) s[m][j][2 * i + c] = -INFINITY;
-    }
+    for (int i = 0; i < 2; ++i)
+      apply_row_keep<MB>(s, m, i, row_keep_bits(windows + (m * 16 + lane / 4 + 8 * i) * kMaxRank, col_below, origin, kv_tile),
+                         lane);
+}
+
+// The columns of an extra-KV tile whose first token is `first` that hold keys (< extra_kv), as a 64-bit mask.
+__device__ __forceinline__ uint64_t extra_keep_bits(int64_t first, int64_t extra_kv) {
+  const int64_t n = extra_kv - first;
+  return n >= kBlockN ? ~uint64_t(0) : n <= 0 ? uint64_t(0) : (uint64_t(1) << n) - 1;
 }
 
 // The last extra-KV tile: keys past `extra_kv` (tile starts at key `first`) -> -inf.

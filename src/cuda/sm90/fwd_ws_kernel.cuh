@@ -10,17 +10,18 @@
 //     V for each KV tile of the box and the extra KV tiles into a kStages-deep ring, in place from the user's
 //     layout (tma_maps.hpp: dilation by element strides, padding by out-of-bounds zero fill; one copy per
 //     tile where a dimension is free, else one per 64-element head-dim half). Each fill completes on its
-//     "full" mbarrier (expect_tx); a slot is refilled after its "empty" barrier.
-//   warpgroups 1, 2, consumers (setmaxnreg.inc): query rows [64c, 64c + 64) of the tile. Each warp first
-//     copies its 16 Q rows into registers (ldmatrix) and releases Q's shared memory, so the producer loads
-//     the next tile's Q at once and S = Q K^T reads only K from shared memory. Then per KV tile j, in the
-//     FlashAttention-3 order: issue S_j; rescale O by the previous step's factor while S_j runs; issue
-//     O += P_{j-1} V_{j-1}; mask and softmax S_j while that PV GEMM runs (intra-warpgroup overlap); release
-//     K_j; wait for the PV; release V_{j-1}; pack P_j. Across Q tiles the pipeline does not drain: the next
-//     tile's S_0 runs beside the last PV, and the epilogue is deferred under the next S_1 (not before a
-//     padding-only tile: see the tile boundary). Releases are one arrive per warp on the "empty" barrier.
-//     With `pingpong` (off by default: within +-2% on the presets), two named barriers alternate the GEMM
-//     issue between the two consumers.
+//     "full" mbarrier (expect_tx); a slot is refilled after its "empty" barrier. Its warps 1 and 2 (the mask
+//     warps) build, for Q tiles with partial KV tiles, each KV tile's 64-bit row masks into a ring that the
+//     consumers read (mask_warps); warp 3 exits.
+//   warpgroups 1, 2, consumers (setmaxnreg.inc): query rows [64c, 64c + 64) of the tile. Each warp first copies its
+//     16 Q rows into registers (ldmatrix) and releases Q's shared memory, so the producer loads the next tile's Q at
+//     once and S = Q K^T reads only K from shared memory. Then per KV tile j, in the FlashAttention-3 order: issue S_j;
+//     rescale O by the previous step's factor while S_j runs; issue O += P_{j-1} V_{j-1}; mask (partial tiles: the mask
+//     warps' row masks) and softmax S_j while that PV GEMM runs (intra-warpgroup overlap); release K_j; wait for the
+//     PV; release V_{j-1}; pack P_j. Across Q tiles the pipeline does not drain: the next tile's S_0 runs beside the
+//     last PV, and the epilogue is deferred under the next S_1 (not before a padding-only tile: see the tile boundary).
+//     Releases are one arrive per warp on the "empty" barrier. With `pingpong` (off by default: within +-2% on the
+//     presets), two named barriers alternate the GEMM issue between the two consumers.
 // The epilogue stores O (and LSE) from registers straight to the user's layout. Problems TMA cannot
 // describe run the shared kernel of fwd_kernel.cuh instead (sm90/fwd_launch.cuh).
 #pragma once
@@ -54,15 +55,15 @@ struct WsConfig : FwdConfig<T, HEAD_DIM> {
   static_assert(kProducerRegs + 2 * kConsumerRegs <= 3 * 168, "setmaxnreg beyond the launch allocation");
 };
 
-// Dynamic shared memory: alignment slack, Q, the K and V rings, the mbarriers, the column prefix masks
-// (3, 65), the packed per-axis offsets of the KV-tile rows (64) and of the Q-tile rows (128), per buffer
-// (two, alternating over the real tiles) and consumer the query rows' windows (2, 2, 64, 3) as int2, and a
-// scratch word pair per consumer warp (softmax_pin: see the consumer loop).
+// Dynamic shared memory: alignment slack, Q, the K and V rings, the mbarriers (Q, K/V and mask rings), the
+// column prefix masks (3, 65), the mask ring (kStages, 128 rows) of 64-bit row masks, the packed per-axis
+// offsets of the KV-tile rows (64) and of the Q-tile rows (128), a "full" flag per mask slot, and a scratch
+// word pair per consumer warp (softmax_pin: see the consumer loop).
 template <class Cfg>
 constexpr size_t ws_smem_bytes() {
   return Cfg::kSmemAlign + sizeof(typename Cfg::Element) * (size_t(Cfg::kQElems) + 2 * Cfg::kStages * size_t(Cfg::kKVElems)) +
-         sizeof(uint64_t) * (2 + 4 * Cfg::kStages) + sizeof(uint64_t) * kMaxRank * (kBlockN + 1) +
-         sizeof(int) * (kBlockN + Cfg::kBlockM) + sizeof(int2) * 2 * Cfg::kBlockM * kMaxRank +
+         sizeof(uint64_t) * (2 + 6 * Cfg::kStages) + sizeof(uint64_t) * kMaxRank * (kBlockN + 1) +
+         sizeof(uint64_t) * Cfg::kStages * Cfg::kBlockM + sizeof(int) * (kBlockN + Cfg::kBlockM + Cfg::kStages + (Cfg::kStages & 1)) +
          sizeof(float2) * Cfg::kConsumerWarps;
 }
 
@@ -83,10 +84,12 @@ constexpr int kStateSlots = 4;
 // Small warp-uniform integers (not pointers): the consumers' registers are tight at head dim 256.
 struct ConsumerTile {
   int slot;      // in the state ring
-  int parity;    // which row-window buffer (alternates over the real tiles)
   int n_iter;    // KV tiles: the box's, then the extra ones
   int all_full;  // no KV tile needs the element mask
 };
+
+// Warps 1 and 2 of the producer warpgroup build the element masks (mask_warps).
+constexpr int kMaskWarps = 2;
 
 // Kernel flags (block-uniform run-time switches).
 constexpr int kFlagPingPong = 1;
@@ -203,12 +206,70 @@ __device__ __forceinline__ void quad_gather_16B(const uint32_t (&packed)[DF], ui
   }
 }
 
+// The mask warps (warps 1, 2 of the producer warpgroup; mt = 0..63 their thread index, rows mt and mt + 64
+// of the Q tile). For every Q tile of the block: wait for its state (q_full), arrive on q_empty (the
+// producer reuses a state slot only after every mask warp has moved two tiles past it: see st_ring), and,
+// for a real tile with partial KV tiles (not all_full, the test the consumers make), build each KV tile's
+// 64-bit row masks (fwd::row_keep_bits, fwd::extra_keep_bits) into the next slot of a kStages-deep ring
+// with a "full" flag (no mask needed), once the consumers have released the slot (mask_empty), publishing
+// it on mask_full. The consumers read two words per thread instead of computing the windows, the clipping
+// and the prefix-mask lookups in their softmax's dependency chain.
+template <class Cfg>
+__device__ __forceinline__ void mask_warps(const FwdParams& p, int64_t total_tiles, const fwd::QTileState* st_ring,
+                                           const int* real_ring, const int* q_offsets, const uint64_t* col_below,
+                                           uint64_t* keep_ring, int* keep_full, uint64_t* q_full, uint64_t* q_empty,
+                                           uint64_t* mask_full, uint64_t* mask_empty, int mt, int lane) {
+  RingPos<Cfg::kStages> mpos;
+  uint32_t n = 0;
+  for (int64_t tile = blockIdx.x; tile < total_tiles; tile += gridDim.x, ++n) {
+    const fwd::QTileState& st = st_ring[n % kStateSlots];
+    mbar_wait(q_full, n & 1);
+    const bool masked = real_ring[n % kStateSlots] && !st.all_full(p);
+    int2 win[2][kMaxRank];
+    if (masked) {
+#pragma unroll
+      for (int r = 0; r < 2; ++r) {
+        int off[kMaxRank];
+        fwd::unpack_offsets(q_offsets[mt + 64 * r], off);
+        st.row_window_at(off, win[r]);
+      }
+    }
+    __syncwarp();
+    if (lane == 0) mbar_arrive(q_empty);
+    if (!masked) continue;
+    const int n_iter = st.spatial_tiles + st.extra_tiles;
+    fwd::KvCursor cur;
+    for (int it = 0; it < n_iter; ++it, mpos.next()) {
+      if (it > 0) cur.advance(st);
+      uint64_t keep[2];
+      bool full;
+      if (cur.is_spatial(st)) {
+        int origin[kMaxRank];
+        full = cur.origin(p, st, origin);
+#pragma unroll
+        for (int r = 0; r < 2; ++r) keep[r] = fwd::row_keep_bits(win[r], col_below, origin, p.kv_tile);
+      } else {
+        const int64_t first = int64_t(it - st.spatial_tiles) * kBlockN;
+        full = first + kBlockN <= p.extra_kv;
+        keep[0] = keep[1] = fwd::extra_keep_bits(first, p.extra_kv);
+      }
+      mbar_wait(&mask_empty[mpos.stage], mpos.phase ^ 1);
+      if (!full) {
+        keep_ring[mpos.stage * Cfg::kBlockM + mt] = keep[0];
+        keep_ring[mpos.stage * Cfg::kBlockM + mt + 64] = keep[1];
+      }
+      if (mt == 0) keep_full[mpos.stage] = full;
+      __syncwarp();
+      if (lane == 0) mbar_arrive(&mask_full[mpos.stage]);
+    }
+  }
+}
+
 template <class Cfg>
 __global__ void __launch_bounds__(Cfg::kThreads, 1)
     gna_fwd_ws_kernel(const __grid_constant__ FwdParams p, const __grid_constant__ TmaMaps maps, const int64_t total_tiles,
                       const int flags) {
   using T = typename Cfg::Element;
-  using fwd::KvCursor;
   using fwd::QTileState;
   constexpr int kStages = Cfg::kStages, kDFrag = Cfg::kHeadDim / 8, kKSteps = kBlockN / 16;
   extern __shared__ __align__(128) unsigned char smem_raw[];
@@ -222,15 +283,19 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
   uint64_t* k_empty = k_full + kStages;
   uint64_t* v_full = k_empty + kStages;
   uint64_t* v_empty = v_full + kStages;
-  uint64_t* col_below = v_empty + kStages;  // (3, 65)
-  int* kv_offsets = reinterpret_cast<int*>(col_below + kMaxRank * (kBlockN + 1));
+  uint64_t* mask_full = v_empty + kStages;
+  uint64_t* mask_empty = mask_full + kStages;
+  uint64_t* col_below = mask_empty + kStages;  // (3, 65)
+  uint64_t* keep_ring = col_below + kMaxRank * (kBlockN + 1);  // (kStages, 128): row masks (mask warps)
+  int* kv_offsets = reinterpret_cast<int*>(keep_ring + kStages * Cfg::kBlockM);
   int* q_offsets = kv_offsets + kBlockN;  // (128): packed per-axis offsets of the Q-tile rows
-  int2* row_window_all = reinterpret_cast<int2*>(q_offsets + Cfg::kBlockM);  // (2 buffers, 2 consumers, 64, 3)
-  float2* softmax_pin = reinterpret_cast<float2*>(row_window_all + 2 * Cfg::kBlockM * kMaxRank);  // per consumer warp
+  int* keep_full = q_offsets + Cfg::kBlockM;  // (kStages): the mask slot's KV tile is full (no mask)
+  float2* softmax_pin = reinterpret_cast<float2*>(keep_full + kStages + (kStages & 1));  // per consumer warp
 
   // The Q tiles' states, a ring of kStateSlots: the producer warp fills slot n % 4 for the block's n-th
-  // tile (init_warp) once the consumers have released Q of tile n - 2, and publishes it with tile n's q_full
-  // arrival; producer and consumers read it. The consumers release Q of tile n - 2 at the boundary between
+  // tile (init_warp) once Q of tile n - 2 is released (q_empty), and publishes it with tile n's q_full
+  // arrival; producer, mask warps and consumers read it. The mask warps arrive on q_empty for tile n - 2
+  // once they are done with tile n - 3 (mask_warps). The consumers release Q of tile n - 2 at the boundary between
   // tiles n - 3 and n - 2, before the epilogue of tile n - 3 (which reads its state, and is deferred into
   // tile n - 2): so four slots, the slot's previous user, tile n - 4, being done. That needs tiles n - 2
   // and n - 1 real; a consumer that meets a padding tile (released at once) first finishes its current tile
@@ -256,13 +321,16 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
   }
   if (tid == 0) {
     // "full": one arrive.expect_tx per fill (the producer thread); "empty": one arrival per consumer warp.
+    // q_empty: the consumer warps release Q, the two mask warps have read the tile's state (see mask_warps).
     mbar_init(q_full, 1);
-    mbar_init(q_empty, Cfg::kConsumerWarps);
+    mbar_init(q_empty, Cfg::kConsumerWarps + kMaskWarps);
     for (int s = 0; s < kStages; ++s) {
       mbar_init(&k_full[s], 1);
       mbar_init(&v_full[s], 1);
       mbar_init(&k_empty[s], Cfg::kConsumerWarps);
       mbar_init(&v_empty[s], Cfg::kConsumerWarps);
+      mbar_init(&mask_full[s], kMaskWarps);
+      mbar_init(&mask_empty[s], Cfg::kConsumerWarps);
     }
   }
   __syncthreads();
@@ -272,7 +340,13 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
   if (wg == 0) {
     // ---------------------------------------------------------------- producer
     setmaxnreg_dec<Cfg::kProducerRegs>();
-    if (wtid >= 32) return;  // one warp: the tile states (whole warp) and the loads (lane 0)
+    if (wtid >= 32 * (1 + kMaskWarps)) return;
+    if (wtid >= 32) {  // warps 1, 2: the element masks
+      mask_warps<Cfg>(p, total_tiles, st_ring, real_ring, q_offsets, col_below, keep_ring, keep_full, q_full, q_empty,
+                      mask_full, mask_empty, wtid - 32, lane);
+      return;
+    }
+    // warp 0: the tile states (whole warp) and the loads (lane 0)
     RingPos<kStages> fill;   // the ring position of the next K/V fill
     // The block's n-th tile: wait until Q of tile n - 1 is released; publish state n (computed during tile
     // n - 1) with the q_full arrival and load Q; load K and V, and compute state n + 1 (its slot's last user,
@@ -315,7 +389,6 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
   setmaxnreg_inc<Cfg::kConsumerRegs>();
   const int c = wg - 1;
   const int warp_row = c * 64 + (wtid / 32) * 16;  // first Q row of this warp
-  const int bar_self = kBarConsumer + c;
   trace::Recorder rec(1 + c);
   const int pin_slot = __shfl_sync(0xffffffff, wtid / 32 + 4 * c, 0);  // warp-uniform: a uniform register
   // This warp's Q rows as registers for the whole tile where they fit (head dim <= 128: 32 registers):
@@ -327,7 +400,7 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
   uint32_t qa[Cfg::kHeadDim / 16][4];
   int64_t tile = blockIdx.x;  // the next tile to acquire
   uint32_t q_read = 0;        // how many tiles were acquired, padding ones too (q_full phases, state slots)
-  uint32_t n_real = 0;        // how many real tiles were acquired (row-window buffers)
+  uint32_t n_real = 0;        // how many real tiles were acquired (trace)
   if (pingpong && c == 1) named_bar_arrive(kBarTurn + 0, 256);  // consumer 0 issues first
   auto turn_begin = [&] {
     if (pingpong) named_bar_sync(kBarTurn + c, 256);
@@ -335,13 +408,11 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
   auto turn_end = [&] {
     if (pingpong) named_bar_arrive(kBarTurn + 1 - c, 256);
   };
-  // This consumer's 64 query rows' key windows in row-window buffer `parity`.
-  auto windows_of = [&](int parity) { return row_window_all + (parity * 2 + c) * 64 * kMaxRank; };
 
   // Acquires the block's next Q tile that holds real queries: waits for its state and Q (q_full), releases
-  // the Q slot of padding tiles, builds a partial tile's row windows, and (head dim <= 128) copies Q into
-  // registers and releases its slot. Returns 1, or 0 past the last tile; with `stop_at_padding`, 2 at a
-  // padding tile, which it leaves unreleased (see the tile boundary). No wgmma may be in flight (qa).
+  // the Q slot of padding tiles, and (head dim <= 128) copies Q into registers and releases its slot.
+  // Returns 1, or 0 past the last tile; with `stop_at_padding`, 2 at a padding tile, which it leaves
+  // unreleased (see the tile boundary). No wgmma may be in flight (qa).
   auto acquire = [&](ConsumerTile& t, bool stop_at_padding) -> int {
     rec(trace::kConsAcquire, 0);
     for (; tile < total_tiles; tile += gridDim.x, ++q_read) {
@@ -353,24 +424,11 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
         continue;
       }
       t.slot = slot;
-      t.parity = int(n_real & 1);
       const QTileState* st = &st_ring[slot];
       // Broadcast from lane 0: the compiler then knows the branches on them are warp-uniform (a branch it
       // takes as divergent around a wgmma commit made it serialise the wgmma, C7520).
       t.n_iter = __shfl_sync(0xffffffff, st->spatial_tiles + st->extra_tiles, 0);
       t.all_full = __shfl_sync(0xffffffff, int(st->all_full(p)), 0);
-      // This consumer's query rows' key windows, in one of two buffers, alternating over the real tiles: a
-      // warp of this consumer may still mask the previous one (the other buffer); the one of two real tiles
-      // back is free, every warp having passed the barrier below since its last softmax.
-      int2* row_window = windows_of(t.parity);
-      if (!t.all_full) {
-        if (wtid < 64) {
-          int off[kMaxRank];
-          fwd::unpack_offsets(q_offsets[c * 64 + wtid], off);
-          st->row_window_at(off, row_window + wtid * kMaxRank);
-        }
-        named_bar_sync(bar_self, 128);
-      }
       if constexpr (kQRegs) {
         Cfg::load_q_frags(qa, smem_q, warp_row, lane);
         __syncwarp();
@@ -399,19 +457,34 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
   };
   float s[1][fwd::kNFrag][4];
   uint32_t pa[kKSteps][4];
-  KvCursor cur;  // the KV tile whose S is in flight or in its softmax
-  // Mask (partial tiles only) and softmax of S for KV tile `it` of tile t (the cursor's tile).
-  // When every tile of the Q tile is full (a perfectly block-sparse problem) no mask test runs at all.
-  auto mask_softmax = [&](const ConsumerTile& t, int it) {
+  // The element masks of a Q tile with partial KV tiles come from the mask warps (mask_warps), one slot of
+  // their ring per KV tile: mpos, the slot of the KV tile whose S is next masked.
+  RingPos<kStages> mpos;
+  // Mask (from the mask ring; partial tiles only) and softmax of S of the current KV tile of tile t. When
+  // every KV tile of the Q tile is full (a perfectly block-sparse problem) no mask is read at all.
+  // The row masks of the KV tile at mpos (fetch_mask; kept in keep / keep_is_full), then mask and softmax.
+  // Reading the slot before the wait for S instead, off the softmax's dependency chain, measured within
+  // noise (session 15).
+  uint64_t keep[2] = {0, 0};
+  int keep_is_full = 1;
+  auto fetch_mask = [&](const ConsumerTile& t) {
     if (!t.all_full) {
-      const QTileState& st = st_ring[t.slot];
-      if (cur.is_spatial(st)) {
-        int origin[kMaxRank];
-        const int2* windows = windows_of(t.parity) + (warp_row - c * 64) * kMaxRank;  // this warp's rows
-        if (!cur.origin(p, st, origin)) fwd::mask_spatial<1>(s, windows, col_below, origin, p.kv_tile, lane);
-      } else if (int64_t(it - st.spatial_tiles + 1) * kBlockN > p.extra_kv) {
-        fwd::mask_extra<1>(s, int64_t(it - st.spatial_tiles) * kBlockN, p.extra_kv, lane);
+      mbar_wait(&mask_full[mpos.stage], mpos.phase);
+      keep_is_full = __shfl_sync(0xffffffff, lane == 0 ? keep_full[mpos.stage] : 0, 0);  // warp-uniform
+      if (!keep_is_full) {
+        const uint64_t* row_keep = keep_ring + mpos.stage * Cfg::kBlockM + warp_row + lane / 4;
+        keep[0] = row_keep[0], keep[1] = row_keep[8];
       }
+      __syncwarp();  // every lane has read the slot
+      if (lane == 0) mbar_arrive(&mask_empty[mpos.stage]);
+      mpos.next();
+    }
+  };
+  auto mask_softmax = [&](const ConsumerTile& t) {
+    fetch_mask(t);
+    if (!t.all_full && !keep_is_full) {
+      fwd::apply_row_keep<1>(s, 0, 0, keep[0], lane);
+      fwd::apply_row_keep<1>(s, 0, 1, keep[1], lane);
     }
     fwd::softmax_step<1>(s, row_max, row_sum, alpha, p.scale_log2);
   };
@@ -448,7 +521,6 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
   };
   // S of tile t's next KV tile, in a GEMM turn that the next PV closes.
   auto issue_next_s = [&](const ConsumerTile& t) {
-    if (!t.all_full) cur.advance(st_ring[t.slot]);
     turn_begin();
     issue_s();
   };
@@ -464,7 +536,7 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
   // on every exponential) are stored to a scratch word before the K release (an arrive, release semantics).
   auto softmax_release_k = [&](const ConsumerTile& t, int it) {
     fence_s();
-    mask_softmax(t, it);
+    mask_softmax(t);
     if (lane == 0) {
       softmax_pin[pin_slot] = make_float2(row_sum[0][0], row_sum[0][1]);
       mbar_arrive(&k_empty[kpos.stage]);
@@ -535,7 +607,6 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
   auto start_tile = [&](const ConsumerTile& t) {
     zero_o();
     reset_rows();
-    cur = KvCursor();
     issue_s();
     wgmma_wait<0>();
     rec(trace::kConsSLanded, 0);
@@ -581,7 +652,6 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
         finish_tile(t);
         break;
       }
-      cur = KvCursor();
       turn_begin();
       issue_s();   // S_0 of the next tile
       issue_pv();  // the last PV of t
