@@ -241,13 +241,15 @@ __device__ __forceinline__ void mask_warps(const FwdParams& p, int64_t total_til
     fwd::KvCursor cur;
     for (int it = 0; it < n_iter; ++it, mpos.next()) {
       if (it > 0) cur.advance(st);
-      uint64_t keep[2];
+      uint64_t keep[2] = {0, 0};
       bool full;
       if (cur.is_spatial(st)) {
         int origin[kMaxRank];
         full = cur.origin(p, st, origin);
+        if (!full) {  // (these warps share schedulers with the consumers: no work for full tiles)
 #pragma unroll
-        for (int r = 0; r < 2; ++r) keep[r] = fwd::row_keep_bits(win[r], col_below, origin, p.kv_tile);
+          for (int r = 0; r < 2; ++r) keep[r] = fwd::row_keep_bits(win[r], col_below, origin, p.kv_tile);
+        }
       } else {
         const int64_t first = int64_t(it - st.spatial_tiles) * kBlockN;
         full = first + kBlockN <= p.extra_kv;
