@@ -61,16 +61,14 @@ __device__ __forceinline__ uint64_t extra_keep_bits(int64_t first, int64_t extra
   return n >= kBlockN ? ~uint64_t(0) : n <= 0 ? uint64_t(0) : (uint64_t(1) << n) - 1;
 }
 
-// The last extra-KV tile: keys past `extra_kv` (tile starts at key `first`) -> -inf.
+// The last extra-KV tile: keys past `extra_kv` (tile starts at key `first`) -> -inf, in every row.
 template <int MB>
 __device__ __forceinline__ void mask_extra(float (&s)[MB][kNFrag][4], int64_t first, int64_t extra_kv, int lane) {
+  const uint64_t keep = extra_keep_bits(first, extra_kv);
 #pragma unroll
   for (int m = 0; m < MB; ++m)
 #pragma unroll
-    for (int j = 0; j < kNFrag; ++j)
-#pragma unroll
-      for (int e = 0; e < 4; ++e)
-        if (first + j * 8 + (lane % 4) * 2 + (e & 1) >= extra_kv) s[m][j][e] = -INFINITY;
+    for (int i = 0; i < 2; ++i) apply_row_keep<MB>(s, m, i, keep, lane);
 }
 
 // One online-softmax step: S -> P in place, running max / this thread's partial row sums updated, and the

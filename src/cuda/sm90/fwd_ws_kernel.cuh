@@ -94,8 +94,8 @@ constexpr int kMaskWarps = 2;
 // Kernel flags (block-uniform run-time switches).
 constexpr int kFlagPingPong = 1;
 
-// Named barriers (0 is __syncthreads): 2 + c consumer c, 4 + c consumer c's GEMM turn.
-constexpr int kBarConsumer = 2, kBarTurn = 4;
+// Named barriers (0 is __syncthreads): 4 + c consumer c's GEMM turn (ping-pong).
+constexpr int kBarTurn = 4;
 
 // A whole-tile copy (TmaMaps::halves_dim = drop > 0): the coordinates (c0, x2, x1, x0, b) of the
 // (H*D, X2, X1, X0, B) list without the dropped size-1 dimension (its coordinate is 0), then half 0.
@@ -252,8 +252,8 @@ __device__ __forceinline__ void mask_warps(const FwdParams& p, int64_t total_til
         }
       } else {
         const int64_t first = int64_t(it - st.spatial_tiles) * kBlockN;
-        full = first + kBlockN <= p.extra_kv;
         keep[0] = keep[1] = fwd::extra_keep_bits(first, p.extra_kv);
+        full = keep[0] == ~uint64_t(0);
       }
       mbar_wait(&mask_empty[mpos.stage], mpos.phase ^ 1);
       if (!full) {
