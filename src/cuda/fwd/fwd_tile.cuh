@@ -12,6 +12,7 @@
 
 #include "cuda/common/mma_sm80.cuh"
 #include "cuda/fwd/fwd_params.hpp"
+#include "cuda/fwd/fwd_softmax.cuh"  // keep_bit: the column masks' bit order
 #include "gna/na/tiles.hpp"
 #include "gna/na/window.hpp"
 
@@ -152,14 +153,15 @@ __device__ __forceinline__ void QTileState::row_window_at(const int (&off)[kMaxR
   }
 }
 
-// col_below[d * 65 + v]: bit c set iff column c of the KV tile has axis-d offset < v (the prefix masks the
-// element mask combines; kv_offsets: the KV-tile rows' packed offsets). Threads `first`, `first + step`, ...
+// col_below[d * 65 + v]: bit keep_bit(c) (quad-major order, fwd_softmax.cuh) set iff column c of the KV tile
+// has axis-d offset < v (the prefix masks the element mask combines; kv_offsets: the KV-tile rows' packed
+// offsets). Threads `first`, `first + step`, ...
 __device__ __forceinline__ void build_col_below(uint64_t* col_below, const int* kv_offsets, int first, int step) {
   for (int e = first; e < kMaxRank * (kBlockN + 1); e += step) {
     const int d = e / (kBlockN + 1), v = e % (kBlockN + 1);
     uint64_t bits = 0;
     for (int c = 0; c < kBlockN; ++c)
-      if (unpack_offset(kv_offsets[c], d) < v) bits |= uint64_t(1) << c;
+      if (unpack_offset(kv_offsets[c], d) < v) bits |= uint64_t(1) << keep_bit(c);
     col_below[e] = bits;
   }
 }

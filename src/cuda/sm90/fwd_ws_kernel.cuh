@@ -55,16 +55,23 @@ struct WsConfig : FwdConfig<T, HEAD_DIM> {
   static_assert(kProducerRegs + 2 * kConsumerRegs <= 3 * 168, "setmaxnreg beyond the launch allocation");
 };
 
+// Warps 1 and 2 of the producer warpgroup build the element masks (mask_warps), a slot of kKeepWords
+// 32-bit words per KV tile (a 128-row Q tile's 64-bit row masks).
+constexpr int kMaskWarps = 2;
+constexpr int kKeepWords = 256;
+// The column prefix masks (3, 65), padded so that the mask ring after them is 16-byte aligned (the
+// barriers before them are an even number of words).
+constexpr int kColBelowWords = kMaxRank * (kBlockN + 1) + 1;
+
 // Dynamic shared memory: alignment slack, Q, the K and V rings, the mbarriers (Q, K/V and mask rings), the
-// column prefix masks (3, 65), the mask ring (kStages, 128 rows) of 64-bit row masks, the packed per-axis
+// column prefix masks (3, 65, padded), the mask ring (kStages, kKeepWords words), the packed per-axis
 // offsets of the KV-tile rows (64) and of the Q-tile rows (128), a "full" flag per mask slot, and a scratch
 // word pair per consumer warp (softmax_pin: see the consumer loop).
 template <class Cfg>
 constexpr size_t ws_smem_bytes() {
   return Cfg::kSmemAlign + sizeof(typename Cfg::Element) * (size_t(Cfg::kQElems) + 2 * Cfg::kStages * size_t(Cfg::kKVElems)) +
-         sizeof(uint64_t) * (2 + 6 * Cfg::kStages) + sizeof(uint64_t) * kMaxRank * (kBlockN + 1) +
-         sizeof(uint64_t) * Cfg::kStages * Cfg::kBlockM + sizeof(int) * (kBlockN + Cfg::kBlockM + Cfg::kStages + (Cfg::kStages & 1)) +
-         sizeof(float2) * Cfg::kConsumerWarps;
+         sizeof(uint64_t) * (2 + 6 * Cfg::kStages + kColBelowWords) + sizeof(uint32_t) * Cfg::kStages * kKeepWords +
+         sizeof(int) * (kBlockN + Cfg::kBlockM + Cfg::kStages + (Cfg::kStages & 1)) + sizeof(float2) * Cfg::kConsumerWarps;
 }
 
 // A position in the K/V ring: slot and phase parity, advanced by one tile (no division by kStages).
@@ -87,9 +94,6 @@ struct ConsumerTile {
   int n_iter;    // KV tiles: the box's, then the extra ones
   int all_full;  // no KV tile needs the element mask
 };
-
-// Warps 1 and 2 of the producer warpgroup build the element masks (mask_warps).
-constexpr int kMaskWarps = 2;
 
 // Kernel flags (block-uniform run-time switches).
 constexpr int kFlagPingPong = 1;
@@ -206,20 +210,25 @@ __device__ __forceinline__ void quad_gather_16B(const uint32_t (&packed)[DF], ui
   }
 }
 
-// The mask warps (warps 1, 2 of the producer warpgroup; mt = 0..63 their thread index, rows mt and mt + 64
-// of the Q tile). For every Q tile of the block: wait for its state (q_full), arrive on q_empty (the
-// producer reuses a state slot only after every mask warp has moved two tiles past it: see st_ring), and,
-// for a real tile with partial KV tiles (not all_full, the test the consumers make), build each KV tile's
-// 64-bit row masks (fwd::row_keep_bits, fwd::extra_keep_bits) into the next slot of a kStages-deep ring
-// with a "full" flag (no mask needed), once the consumers have released the slot (mask_empty), publishing
-// it on mask_full. The consumers read two words per thread instead of computing the windows, the clipping
-// and the prefix-mask lookups in their softmax's dependency chain.
+// The mask warps (warps 1, 2 of the producer warpgroup; mt = 0..63 their thread index). For every Q tile of
+// the block: wait for its state (q_full), arrive on q_empty (the producer reuses a state slot only after
+// every mask warp has moved two tiles past it: see st_ring), and, for a real tile with partial KV tiles (not
+// all_full, the test the consumers make), build each KV tile's 64-bit row masks (fwd::row_keep_bits,
+// fwd::extra_keep_bits; quad-major bit order) into the next slot of a kStages-deep ring with a "full" flag
+// (no mask needed), once the consumers have released the slot (mask_empty), publishing it on mask_full.
+// A slot holds, per consumer thread, the one 32-bit word it reads (word 32 * (row / 16) + lane): its 16 bits
+// of row lane / 4 (low half) and of row lane / 4 + 8 (high half) of its warp's 16 rows. Thread mt builds the
+// row pair r0 = 16 * (mt / 8) + mt % 8, r0 + 8, i.e. the 4 consecutive words of one quad (a 16-byte store).
+// The consumers read one word per thread instead of computing the windows, the clipping and the prefix-mask
+// lookups in their softmax's dependency chain.
 template <class Cfg>
 __device__ __forceinline__ void mask_warps(const FwdParams& p, int64_t total_tiles, const fwd::QTileState* st_ring,
                                            const int* real_ring, const int* q_offsets, const uint64_t* col_below,
-                                           uint64_t* keep_ring, int* keep_full, uint64_t* q_full, uint64_t* q_empty,
+                                           uint32_t* keep_ring, int* keep_full, uint64_t* q_full, uint64_t* q_empty,
                                            uint64_t* mask_full, uint64_t* mask_empty, int mt, int lane) {
   RingPos<Cfg::kStages> mpos;
+  static_assert(kKeepWords * 32 == Cfg::kBlockM * kBlockN, "a mask slot holds one bit per element of S");
+  const int r0 = 16 * (mt / 8) + mt % 8;  // rows r0, r0 + 8; words 32 * (r0 / 16) + 4 * (r0 % 8) + q
   uint32_t n = 0;
   for (int64_t tile = blockIdx.x; tile < total_tiles; tile += gridDim.x, ++n) {
     const fwd::QTileState& st = st_ring[n % kStateSlots];
@@ -230,7 +239,7 @@ __device__ __forceinline__ void mask_warps(const FwdParams& p, int64_t total_til
 #pragma unroll
       for (int r = 0; r < 2; ++r) {
         int off[kMaxRank];
-        fwd::unpack_offsets(q_offsets[mt + 64 * r], off);
+        fwd::unpack_offsets(q_offsets[r0 + 8 * r], off);
         st.row_window_at(off, win[r]);
       }
     }
@@ -257,8 +266,11 @@ __device__ __forceinline__ void mask_warps(const FwdParams& p, int64_t total_til
       }
       mbar_wait(&mask_empty[mpos.stage], mpos.phase ^ 1);
       if (!full) {
-        keep_ring[mpos.stage * Cfg::kBlockM + mt] = keep[0];
-        keep_ring[mpos.stage * Cfg::kBlockM + mt + 64] = keep[1];
+        uint32_t w[4];
+#pragma unroll
+        for (int q = 0; q < 4; ++q) w[q] = fwd::quad_bits(keep[0], q) | (fwd::quad_bits(keep[1], q) << 16);
+        *reinterpret_cast<uint4*>(&keep_ring[mpos.stage * kKeepWords + 32 * (r0 / 16) + 4 * (r0 % 8)]) =
+            make_uint4(w[0], w[1], w[2], w[3]);
       }
       if (mt == 0) keep_full[mpos.stage] = full;
       __syncwarp();
@@ -288,8 +300,8 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
   uint64_t* mask_full = v_empty + kStages;
   uint64_t* mask_empty = mask_full + kStages;
   uint64_t* col_below = mask_empty + kStages;  // (3, 65)
-  uint64_t* keep_ring = col_below + kMaxRank * (kBlockN + 1);  // (kStages, 128): row masks (mask warps)
-  int* kv_offsets = reinterpret_cast<int*>(keep_ring + kStages * Cfg::kBlockM);
+  uint32_t* keep_ring = reinterpret_cast<uint32_t*>(col_below + kColBelowWords);  // (kStages, 256): mask_warps
+  int* kv_offsets = reinterpret_cast<int*>(keep_ring + kStages * kKeepWords);
   int* q_offsets = kv_offsets + kBlockN;  // (128): packed per-axis offsets of the Q-tile rows
   int* keep_full = q_offsets + Cfg::kBlockM;  // (kStages): the mask slot's KV tile is full (no mask)
   float2* softmax_pin = reinterpret_cast<float2*>(keep_full + kStages + (kStages & 1));  // per consumer warp
@@ -467,16 +479,13 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
   // The row masks of the KV tile at mpos (fetch_mask; kept in keep / keep_is_full), then mask and softmax.
   // Reading the slot before the wait for S instead, off the softmax's dependency chain, measured within
   // noise (session 15).
-  uint64_t keep[2] = {0, 0};
+  uint32_t keep = 0;  // this thread's 16 bits of each of its two rows (mask_warps)
   int keep_is_full = 1;
   auto fetch_mask = [&](const ConsumerTile& t) {
     if (!t.all_full) {
       mbar_wait(&mask_full[mpos.stage], mpos.phase);
       keep_is_full = __shfl_sync(0xffffffff, lane == 0 ? keep_full[mpos.stage] : 0, 0);  // warp-uniform
-      if (!keep_is_full) {
-        const uint64_t* row_keep = keep_ring + mpos.stage * Cfg::kBlockM + warp_row + lane / 4;
-        keep[0] = row_keep[0], keep[1] = row_keep[8];
-      }
+      if (!keep_is_full) keep = keep_ring[mpos.stage * kKeepWords + 2 * warp_row + lane];  // 32 * (warp_row / 16)
       __syncwarp();  // every lane has read the slot
       if (lane == 0) mbar_arrive(&mask_empty[mpos.stage]);
       mpos.next();
@@ -485,8 +494,8 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
   auto mask_softmax = [&](const ConsumerTile& t) {
     fetch_mask(t);
     if (!t.all_full && !keep_is_full) {
-      fwd::apply_row_keep<1>(s, 0, 0, keep[0], lane);
-      fwd::apply_row_keep<1>(s, 0, 1, keep[1], lane);
+      fwd::apply_keep<1>(s, 0, 0, keep & 0xffffu);
+      fwd::apply_keep<1>(s, 0, 1, keep >> 16);
     }
     fwd::softmax_step<1>(s, row_max, row_sum, alpha, p.scale_log2);
   };
