@@ -3,6 +3,8 @@
 // results that are wrong in one element, in LSE, or computed with a different neighborhood.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "gna/numeric.hpp"
 #include "run_common.hpp"
 
@@ -122,6 +124,17 @@ TEST(BackwardCheck, RejectsWrongGradients) {
   other.stride[0] = 1;
   Grads g = gradients(other, DType::f32);
   EXPECT_FALSE(check_backward(small(), g.views(), DType::f32, 1000, 1000, 0).ok);
+}
+
+// `gna bench --json` lines must stay JSON when a kernel produced inf / nan (max_err inf): such numbers are
+// written as null (seen: the bare token `inf` made a results file unparsable).
+TEST(JsonNumber, NonFiniteIsNull) {
+  EXPECT_EQ(json_number(INFINITY), "null");
+  EXPECT_EQ(json_number(-INFINITY), "null");
+  EXPECT_EQ(json_number(NAN), "null");
+  EXPECT_EQ(json_number(0.486688), "0.486688");
+  EXPECT_EQ(json_number(1e-5), "1e-05");
+  EXPECT_EQ(json_number(0), "0");
 }
 
 }  // namespace

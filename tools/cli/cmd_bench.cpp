@@ -12,6 +12,7 @@
 #include "gna/presets.hpp"
 #include "gna/sim.hpp"
 #include "options.hpp"
+#include "run_common.hpp"  // json_number
 #include "testbed/testbed.hpp"
 
 namespace gna::cli {
@@ -113,10 +114,11 @@ int cmd_bench(std::vector<std::string> args) {
         << ", \"window\": " << json_array(p.window.data(), p.rank) << ", \"stride\": "
         << json_array(p.stride.data(), p.rank) << ", \"dilation\": " << json_array(p.dilation.data(), p.rank)
         << ", \"batch\": " << p.batch << ", \"heads\": " << p.heads << ", \"dim\": " << p.dim_qk
-        << ", \"kernel_ms\": " << r.kernel_ms << ", \"layout_ms\": " << r.layout_ms << ", \"total_ms\": "
-        << r.total_ms << ", \"eff_tflops\": " << r.eff_tflops << ", \"max_err\": " << r.max_err
-        << ", \"tiles\": \"" << tiles.str() << "\", \"visited_tiles\": " << pe.accounting.visited_tiles
-        << ", \"full_tiles\": " << pe.accounting.full_tiles << ", \"predicted_kernel_ms\": " << pe.prediction.kernel_ms
+        << ", \"kernel_ms\": " << json_number(r.kernel_ms) << ", \"layout_ms\": " << json_number(r.layout_ms)
+        << ", \"total_ms\": " << json_number(r.total_ms) << ", \"eff_tflops\": " << json_number(r.eff_tflops)
+        << ", \"max_err\": " << json_number(r.max_err) << ", \"tiles\": \"" << tiles.str()
+        << "\", \"visited_tiles\": " << pe.accounting.visited_tiles << ", \"full_tiles\": " << pe.accounting.full_tiles
+        << ", \"predicted_kernel_ms\": " << json_number(pe.prediction.kernel_ms)
         << ", \"reps\": " << reps << ", \"date\": \"" << today() << "\"}\n";
     }
   }

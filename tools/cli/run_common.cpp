@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <random>
+#include <sstream>
 
 #include "gna/error.hpp"
 #include "gna/numeric.hpp"
@@ -30,6 +31,12 @@ uint64_t mix(uint64_t x) {  // splitmix64 finaliser: independent streams per ten
 
 }  // namespace
 
+std::string json_number(double v) {
+  if (!std::isfinite(v)) return "null";
+  std::ostringstream os;
+  os << v;
+  return os.str();
+}
 
 std::vector<int64_t> sample_positions(int64_t n, int64_t samples, uint64_t seed) {
   std::vector<int64_t> picks;

@@ -28,6 +28,10 @@ std::vector<int64_t> lse_shape(const Problem& p);   // [B, X.., H]
 std::vector<int64_t> extra_k_shape(const Problem& p);  // [B, Nx, Hkv, Dqk]
 std::vector<int64_t> extra_v_shape(const Problem& p);  // [B, Nx, Hkv, Dv]
 
+// A number for a JSON file: `null` when it is not finite (JSON has no inf / nan; a kernel that produced
+// them must still leave a parsable results line), else as an ostream writes it (6 significant digits).
+std::string json_number(double v);
+
 // A zero-filled array of the dtype (bf16 is stored as "<u2").
 NpyArray make_array(DType t, const std::vector<int64_t>& shape);
 // Standard-normal values rounded to the dtype, from a generator seeded with `seed`.
