@@ -10,24 +10,12 @@
 #include <cstdint>
 
 #include "cuda/fwd/fwd_params.hpp"
+#include "cuda/fwd/mask_bits.hpp"
 
 namespace gna::cuda::fwd {
 
 constexpr int kNFrag = kBlockN / 8;  // S fragments per 16-row block
 constexpr int kMaxSlack = 8;         // softmax_step: how far (log2) the running max may lag the true max
-
-// Column masks of a KV tile (64 bits, one per column) are kept in "quad-major" bit order: column
-// 8j + 2q + c -- fragment j, element c of quad lane q in the m16n8 layout -- is bit 16q + 2j + c (keep_bit).
-// So the 16 columns that a thread holds of a row are one contiguous 16-bit field (quad_bits), which ptxas
-// turns into predicates seven at a time (R2P); in column order they were 2 bits per byte (measured: 14
-// R2P and 59 instructions for a thread's two rows, against 4 and 42). The order is a permutation of the
-// bits, so AND / OR / NOT of masks (row_keep_bits) do not depend on it; only the places that set bits by
-// column (build_col_below in fwd_tile.cuh, extra_keep_bits) and read them (apply_keep) do.
-__host__ __device__ constexpr int keep_bit(int col) { return 16 * ((col % 8) / 2) + 2 * (col / 8) + col % 2; }
-// The 16 bits of a row mask that lane `lane` holds (bit 2j + c: fragment j, element c).
-__device__ __forceinline__ uint32_t quad_bits(uint64_t keep, int lane) {
-  return uint32_t(keep >> (16 * (lane % 4))) & 0xffffu;
-}
 
 // The attended columns of one query row in a partial spatial KV tile, as a 64-bit mask: AND over axes of
 // below[d][hi] & ~below[d][lo], with the row's window `win` (3 int2, group-local [lo, hi) per axis) shifted
@@ -66,22 +54,6 @@ __device__ __forceinline__ void mask_spatial(float (&s)[MB][kNFrag][4], const in
     for (int i = 0; i < 2; ++i)
       apply_keep<MB>(s, m, i,
                      quad_bits(row_keep_bits(windows + (m * 16 + lane / 4 + 8 * i) * kMaxRank, col_below, origin, kv_tile), lane));
-}
-
-// The columns of an extra-KV tile whose first token is `first` that hold keys (< extra_kv), as a 64-bit mask
-// (quad-major). For quad lane q the kept columns 8j + 2q + c < n form a prefix of its field in (j, c) order:
-// both elements of fragments j with 8j + 1 < n - 2q, then element 0 of the next if 8j < n - 2q.
-__device__ __forceinline__ uint64_t extra_keep_bits(int64_t first, int64_t extra_kv) {
-  const int64_t n = extra_kv - first;
-  if (n >= kBlockN) return ~uint64_t(0);
-  uint64_t keep = 0;
-#pragma unroll
-  for (int q = 0; q < 4; ++q) {
-    const int r = int(max(n, int64_t(0))) - 2 * q;              // columns of this lane's set below n: 8j + c < r
-    const int len = (r > 0 ? (r + 7) / 8 : 0) + (r > 1 ? (r + 6) / 8 : 0);  // (c = 0 count) + (c = 1 count)
-    keep |= ((uint64_t(1) << len) - 1) << (16 * q);
-  }
-  return keep;
 }
 
 // The last extra-KV tile: keys past `extra_kv` (tile starts at key `first`) -> -inf, in every row.

@@ -12,7 +12,7 @@
 
 #include "cuda/common/mma_sm80.cuh"
 #include "cuda/fwd/fwd_params.hpp"
-#include "cuda/fwd/fwd_softmax.cuh"  // keep_bit: the column masks' bit order
+#include "cuda/fwd/mask_bits.hpp"  // keep_bit: the column masks' bit order
 #include "gna/na/tiles.hpp"
 #include "gna/na/window.hpp"
 
@@ -153,7 +153,7 @@ __device__ __forceinline__ void QTileState::row_window_at(const int (&off)[kMaxR
   }
 }
 
-// col_below[d * 65 + v]: bit keep_bit(c) (quad-major order, fwd_softmax.cuh) set iff column c of the KV tile
+// col_below[d * 65 + v]: bit keep_bit(c) (quad-major order, mask_bits.hpp) set iff column c of the KV tile
 // has axis-d offset < v (the prefix masks the element mask combines; kv_offsets: the KV-tile rows' packed
 // offsets). Threads `first`, `first + step`, ...
 __device__ __forceinline__ void build_col_below(uint64_t* col_below, const int* kv_offsets, int first, int step) {
