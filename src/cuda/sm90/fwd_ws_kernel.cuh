@@ -530,8 +530,8 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
       Cfg::qk_mma(s, smem_q, kd, c * 64);
     wgmma_commit();
   };
-  // S of tile t's next KV tile, in a GEMM turn that the next PV closes.
-  auto issue_next_s = [&](const ConsumerTile& t) {
+  // S of the current tile's next KV tile, in a GEMM turn that the next PV closes.
+  auto issue_next_s = [&] {
     turn_begin();
     issue_s();
   };
@@ -640,7 +640,7 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
     start_tile(t);
     while (true) {  // no wgmma in flight; P_0 of t packed
       for (int it = 1; it < t.n_iter; ++it) {
-        issue_next_s(t);
+        issue_next_s();
         if (it == 1 && pending) store_pending();  // while S_1 runs
         issue_pv();
         turn_end();
