@@ -8,7 +8,9 @@ streams, events, then 64-bit words event << 56 | arg << 40 | clock64 (40 bits), 
   consumer: the period between two S landings inside a tile (the steady state per KV tile; the first one,
     which holds the previous tile's deferred epilogue, apart), the time a
     tile boundary costs beyond one period (from the last S of a tile to the first S of the next), the wait
-    inside acquire (state and Q not ready), the span of a block;
+    inside acquire (state and Q not ready), the span of a block; the segments of a steady step (step_*,
+    see STEP_SEGMENTS) and the share of time both consumers of a block are in their softmax at once
+    (both_in_softmax_per_mille: then the tensor pipe has no work from either);
   producer: building one tile state, issuing one tile's K/V loads (the state build included), waiting
     for the Q slot.
 """
@@ -20,6 +22,13 @@ import sys
 # Event codes of src/cuda/sm90/trace.cuh (trace::Event).
 PROD_Q_WAITED, PROD_Q_ISSUED, PROD_STATE_DONE, PROD_KV_DONE = 1, 2, 3, 4
 CONS_ACQUIRE, CONS_READY, CONS_S_LANDED, CONS_STORED, PROD_STATE_BEGIN = 5, 6, 7, 8, 9
+STEP_TOP, STEP_ISSUED, STEP_SOFTMAX_DONE, STEP_PV_DONE = 10, 11, 12, 13
+# The segments of a steady step, between consecutive events of the same KV tile (then to the next top).
+# issue: waiting for K and V and issuing S and PV (a register-A wgmma is accepted only as the tensor pipe
+# gets to it); to_s: issued -> S landed; softmax: S landed -> K released (mask, softmax, row-sum pin);
+# to_pv: softmax done -> PV landed; tail: PV landed -> the next step's top (V release, packing P).
+STEP_SEGMENTS = (("step_issue", STEP_TOP, STEP_ISSUED), ("step_to_s", STEP_ISSUED, CONS_S_LANDED),
+                 ("step_softmax", CONS_S_LANDED, STEP_SOFTMAX_DONE), ("step_to_pv", STEP_SOFTMAX_DONE, STEP_PV_DONE))
 MASK40 = (1 << 40) - 1
 
 
@@ -75,6 +84,52 @@ def consumer_stats(evs):
     return periods, firsts, bounds, waits, tiles, span
 
 
+def step_stats(evs):
+    """The segments of the steady steps (events 10-13 and S landings carrying the same KV tile), the tail
+    from a step's PV landing to the next step's top, and the share of time both consumers of a block spend
+    in their softmax at once (see both_softmax)."""
+    seg = {name: [] for name, _, _ in STEP_SEGMENTS}
+    seg["step_tail"] = []
+    last = {}
+    for ev, arg, t in evs:
+        if ev == STEP_TOP and STEP_PV_DONE in last and last[STEP_PV_DONE][0] == arg - 1:
+            seg["step_tail"].append(t - last[STEP_PV_DONE][1])
+        for name, a, b in STEP_SEGMENTS:
+            if ev == b and a in last and last[a][0] == arg:
+                seg[name].append(t - last[a][1])
+        last[ev] = (arg, t)
+    return seg
+
+
+def intervals(evs, a, b):
+    """[start, end) of every (a, b) event pair of the same argument."""
+    out, start = [], None
+    for ev, arg, t in evs:
+        if ev == a:
+            start = (arg, t)
+        elif ev == b and start is not None and start[0] == arg:
+            out.append((start[1], t))
+            start = None
+    return out
+
+
+def both_softmax(c0, c1):
+    """Of the span both consumers' softmax intervals cover, the share where both run at once."""
+    a, b = intervals(c0, CONS_S_LANDED, STEP_SOFTMAX_DONE), intervals(c1, CONS_S_LANDED, STEP_SOFTMAX_DONE)
+    if not a or not b:
+        return None
+    lo, hi = max(a[0][0], b[0][0]), min(a[-1][1], b[-1][1])
+    both, j = 0, 0
+    for s0, e0 in a:
+        while j < len(b) and b[j][1] <= s0:
+            j += 1
+        k = j
+        while k < len(b) and b[k][0] < e0:
+            both += max(0, min(e0, b[k][1], hi) - max(s0, b[k][0], lo))
+            k += 1
+    return both / max(1, hi - lo)
+
+
 def producer_stats(evs):
     state, kv, qwait = [], [], []
     last = {}
@@ -105,6 +160,11 @@ def main():
             for k, v in (("period", periods), ("first_period", firsts), ("boundary_excess", bounds), ("acquire_wait", waits),
                          ("span", [span]), ("kv_tiles_per_q_tile", [len(t) for t in tiles])):
                 rows.setdefault(f"consumer {s - 1} {k}", []).extend(v)
+            for k, v in step_stats(evs).items():
+                rows.setdefault(f"consumer {s - 1} {k}", []).extend(v)
+        share = both_softmax(per[1], per[2]) if len(per) > 2 else None
+        if share is not None:
+            rows.setdefault("both_in_softmax_per_mille", []).append(1000 * share)
         state, kv, qwait = producer_stats(per[0])
         for k, v in (("state_build", state), ("kv_issue", kv), ("q_slot_wait", qwait)):
             rows.setdefault(f"producer {k}", []).extend(v)
@@ -114,10 +174,10 @@ def main():
             continue
         v = sorted(v)
         p10, p90 = v[len(v) // 10], v[(9 * len(v)) // 10]
-        if k.endswith("kv_tiles_per_q_tile"):
-            print(f"  {k:34s} {med(v):10.1f} {p10:10.0f} {p90:10.0f} {len(v):7d}")
+        if k.endswith("kv_tiles_per_q_tile") or k.endswith("per_mille"):
+            print(f"  {k:40s} {med(v):10.1f} {p10:10.0f} {p90:10.0f} {len(v):7d}")
         else:
-            print(f"  {k:34s} {med(v):10.0f} ({us(med(v)):7.3f}) {p10:10.0f} {p90:10.0f} {len(v):7d}")
+            print(f"  {k:40s} {med(v):10.0f} ({us(med(v)):7.3f}) {p10:10.0f} {p90:10.0f} {len(v):7d}")
 
 
 if __name__ == "__main__":

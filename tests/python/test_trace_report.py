@@ -19,8 +19,8 @@ def write_trace(path, streams):
 
 
 def row(out, name):
-    line = next(l for l in out.splitlines() if l.strip().startswith(name))
-    return float(line[len("  ") + 34:].split()[0])
+    line = next(l for l in out.splitlines() if l.strip().startswith(name + " "))
+    return float(line.strip()[len(name):].split()[0])
 
 
 def test_periods_boundary_and_producer(tmp_path):
@@ -43,6 +43,32 @@ def test_periods_boundary_and_producer(tmp_path):
     assert row(out, "consumer 0 kv_tiles_per_q_tile") == 4
     assert row(out, "producer state_build") == 6000
     assert row(out, "producer q_slot_wait") == 200
+
+
+def test_step_segments_and_softmax_overlap(tmp_path):
+    # Two consumers of block 0, three steady steps each (KV tiles 1..3) of 1000 cycles: top, issued +300,
+    # S landed +50, softmax done +500, PV landed +30, next top +120. Consumer 1 runs 400 cycles later, so
+    # its softmax intervals [1850, 2350), [2850, 3350), [3850, 4350) overlap consumer 0's [1450, 1950),
+    # [2450, 2950), [3450, 3950) by 100 each, inside the common span [1850, 3950).
+    def steps(t0):
+        evs = [(5, 0, t0), (6, 0, t0 + 10), (7, 0, t0 + 20)]
+        for it in (1, 2, 3):
+            t = t0 + 100 + 1000 * (it - 1)
+            evs += [(10, it, t), (11, it, t + 300), (7, it, t + 350), (12, it, t + 850), (13, it, t + 880)]
+        return evs
+    trace = tmp_path / "s.bin"
+    write_trace(trace, {(0, 1): steps(1000), (0, 2): steps(1400)})
+    r = subprocess.run([sys.executable, str(REPORT), str(trace)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    for c in (0, 1):
+        assert row(out, f"consumer {c} step_issue") == 300
+        assert row(out, f"consumer {c} step_to_s") == 50
+        assert row(out, f"consumer {c} step_softmax") == 500
+        assert row(out, f"consumer {c} step_to_pv") == 30
+        assert row(out, f"consumer {c} step_tail") == 120
+        assert row(out, f"consumer {c} period") == 1000
+    assert abs(row(out, "both_in_softmax_per_mille") - 1000 * 300 / 2100) < 0.1
 
 
 def test_empty_trace_fails(tmp_path):

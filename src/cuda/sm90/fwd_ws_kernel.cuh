@@ -640,14 +640,18 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
     start_tile(t);
     while (true) {  // no wgmma in flight; P_0 of t packed
       for (int it = 1; it < t.n_iter; ++it) {
+        rec(trace::kConsStepTop, it);
         issue_next_s();
         if (it == 1 && pending) store_pending();  // while S_1 runs
         issue_pv();
         turn_end();
+        rec(trace::kConsIssued, it);
         wgmma_wait<1>();  // S_it has landed; the PV GEMM may still run
         rec(trace::kConsSLanded, it);
         softmax_release_k(t, it);
+        rec(trace::kConsSoftmaxDone, it);
         wgmma_wait<0>();
+        rec(trace::kConsPvDone, it);
         finish_pv();
         pack_advance();
       }

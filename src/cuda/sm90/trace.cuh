@@ -30,6 +30,12 @@ enum Event : int {
   kConsSLanded = 7,   // consumer: S of KV tile `arg` of the current tile has landed
   kConsStored = 8,    // consumer: a tile's O stored (epilogue done)
   kProdStateBegin = 9,
+  // consumer, inside a tile's steady steps (arg: the KV tile): the step begins (before the wait for K), its
+  // S and PV GEMMs are issued, its softmax is done (K released), its PV GEMM has landed
+  kConsStepTop = 10,
+  kConsIssued = 11,
+  kConsSoftmaxDone = 12,
+  kConsPvDone = 13,
 };
 constexpr int kBlocks = 160, kStreams = 3, kEvents = 4096;
 
