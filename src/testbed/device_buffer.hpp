@@ -63,18 +63,26 @@ class DeviceBuffer {
 
 }  // namespace gna::testbed
 
+#include <chrono>
 #include <functional>
 #include <string>
 #include <vector>
 
 namespace gna::testbed {
 
-// Runs fn `warmup` times, then `reps` times each bracketed by CUDA events on the default stream;
-// returns the per-call milliseconds.
-inline std::vector<double> time_device_calls(const std::function<void()>& fn, int warmup, int reps) {
+// Runs fn `warmup` times, then back to back for `sustain_s` seconds of wall time (so that a card at its
+// power limit has settled to the clock it holds under load: bench/README.md, session 17), then `reps`
+// times each bracketed by CUDA events on the default stream; returns the per-call milliseconds.
+inline std::vector<double> time_device_calls(const std::function<void()>& fn, int warmup, int reps,
+                                             double sustain_s = 0) {
   std::vector<double> ms;
 #ifdef GNA_HAVE_CUDA
   for (int i = 0; i < warmup; ++i) fn();
+  const auto t0 = std::chrono::steady_clock::now();
+  while (std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() < sustain_s) {
+    fn();
+    GNA_CUDA_CHECK(cudaStreamSynchronize(nullptr));
+  }
   cudaEvent_t a, b;
   GNA_CUDA_CHECK(cudaEventCreate(&a));
   GNA_CUDA_CHECK(cudaEventCreate(&b));
@@ -90,7 +98,7 @@ inline std::vector<double> time_device_calls(const std::function<void()>& fn, in
   cudaEventDestroy(a);
   cudaEventDestroy(b);
 #else
-  (void)fn, (void)warmup, (void)reps;
+  (void)fn, (void)warmup, (void)reps, (void)sustain_s;
   throw Error("this build has no CUDA support");
 #endif
   return ms;

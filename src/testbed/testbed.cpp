@@ -222,7 +222,7 @@ CheckResult check_case(const Case& c, const std::string& backend, uint64_t seed)
 
 namespace gna::testbed {
 
-BenchResult bench_case(const Case& c, const std::string& backend, int warmup, int reps, uint64_t seed) {
+BenchResult bench_case(const Case& c, const std::string& backend, int warmup, int reps, uint64_t seed, double sustain_s) {
   const Problem& p = c.problem;
   p.validate();
   if (!is_cuda_backend(backend)) throw Error("bench: backend '" + backend + "' is not a CUDA backend");
@@ -242,7 +242,7 @@ BenchResult bench_case(const Case& c, const std::string& backend, int warmup, in
   opt.backend = backend;
   opt.q_tile = c.q_tile;
   opt.kv_tile = c.kv_tile;
-  std::vector<double> times = time_device_calls([&] { forward(p, t, opt); }, warmup, reps);
+  std::vector<double> times = time_device_calls([&] { forward(p, t, opt); }, warmup, reps, sustain_s);
   std::sort(times.begin(), times.end());
   res.kernel_ms = times[times.size() / 2];
   res.layout_ms = 0;  // every backend here loads tiles in place: no layout pass

@@ -54,8 +54,10 @@ struct BenchResult {
   std::string device;
 };
 
-// Times `reps` forward calls after `warmup` (CUDA backends only), then verifies sampled queries.
-BenchResult bench_case(const Case& c, const std::string& backend, int warmup, int reps, uint64_t seed);
+// Times `reps` forward calls after `warmup` and `sustain_s` seconds of back-to-back calls (CUDA backends
+// only; time_device_calls), then verifies sampled queries.
+BenchResult bench_case(const Case& c, const std::string& backend, int warmup, int reps, uint64_t seed,
+                       double sustain_s = 0);
 
 // Name of CUDA device 0, or "" when there is none (or CUDA is not built).
 std::string cuda_device_name();

@@ -143,6 +143,11 @@ TEST_F(Cli, OptionErrorsAreOneLineExit2) {
   }
   expect_one_line_error(gna("backward --q q.npy"), "backward", "--dout");
   expect_one_line_error(gna("info --verbose"), "info", "unknown option --verbose");
+  for (const char* bad : {"-1", "601", "5s", "x"}) {  // checked before any GPU work
+    SCOPED_TRACE(bad);
+    expect_one_line_error(gna(std::string("bench --preset flux-gna --sustain ") + bad), "bench",
+                          std::string("--sustain must be a number of seconds in [0, 600], got '") + bad + "'");
+  }
   const Result unknown = gna("frobnicate");
   EXPECT_EQ(unknown.rc, 2);
   EXPECT_EQ(lines(unknown.err), 1);

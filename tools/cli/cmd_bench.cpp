@@ -38,15 +38,27 @@ std::string json_array(const int64_t* v, int n) {
 int cmd_bench(std::vector<std::string> args) {
   if (take_flag(args, "--help")) {
     std::printf(
-        "usage: gna bench [--preset NAME|all] [--backend NAME] [--reps N] [--warmup N] [--json FILE]\n"
-        "                 [problem options]\n"
+        "usage: gna bench [--preset NAME|all] [--backend NAME] [--reps N] [--warmup N] [--sustain SECONDS]\n"
+        "                 [--json FILE] [problem options]\n"
         "Times the forward pass on the GPU (median of --reps calls, default 20, CUDA events), checks\n"
-        "sampled queries against the spec in fp64, prints kernel/layout/total ms and effective TFLOP/s.\n\n%s",
+        "sampled queries against the spec in fp64, prints kernel/layout/total ms and effective TFLOP/s.\n"
+        "--sustain runs the call back to back for that long first (0-600 s, default 0), so that the times\n"
+        "are those of a card settled at its power limit rather than of a short burst.\n\n%s",
         problem_options_help().c_str());
     return 0;
   }
   const int reps = std::max(20, std::stoi(take_option(args, "--reps", "20")));
   const int warmup = std::stoi(take_option(args, "--warmup", "5"));
+  const std::string sustain_arg = take_option(args, "--sustain", "0");
+  double sustain_s = -1;
+  try {
+    size_t used = 0;
+    sustain_s = std::stod(sustain_arg, &used);
+    if (used != sustain_arg.size()) sustain_s = -1;
+  } catch (const std::exception&) {
+  }
+  if (!(sustain_s >= 0 && sustain_s <= 600))
+    fail("--sustain must be a number of seconds in [0, 600], got '", sustain_arg, "'");
   const std::string json = take_option(args, "--json");
   std::vector<std::string> names;
   for (size_t i = 0; i + 1 < args.size(); ++i)
@@ -70,7 +82,7 @@ int cmd_bench(std::vector<std::string> args) {
           backend = b.name;
           break;
         }
-      if (backend == "auto") fail("gna bench: no CUDA backend is available (", build_info(), ")");
+      if (backend == "auto") fail("no CUDA backend is available (", build_info(), ")");
     }
     testbed::Case c;
     c.name = po.preset.empty() ? "custom" : po.preset;
@@ -78,7 +90,7 @@ int cmd_bench(std::vector<std::string> args) {
     c.dtype = po.dtype;
     c.q_tile = po.q_tile;
     c.kv_tile = po.kv_tile;
-    const testbed::BenchResult r = testbed::bench_case(c, backend, warmup, reps, po.seed);
+    const testbed::BenchResult r = testbed::bench_case(c, backend, warmup, reps, po.seed, sustain_s);
     // The simulator's view of the same call: the tiling the backend runs (the caller's, or the planner's
     // choice for the backend's family) and its predicted time with the cost model the backend plans with
     // (the calibrated "<card>-<backend>" entry; src/cuda/*/backend.cpp).
@@ -119,7 +131,8 @@ int cmd_bench(std::vector<std::string> args) {
         << ", \"max_err\": " << json_number(r.max_err) << ", \"tiles\": \"" << tiles.str()
         << "\", \"visited_tiles\": " << pe.accounting.visited_tiles << ", \"full_tiles\": " << pe.accounting.full_tiles
         << ", \"predicted_kernel_ms\": " << json_number(pe.prediction.kernel_ms)
-        << ", \"reps\": " << reps << ", \"date\": \"" << today() << "\"}\n";
+        << ", \"reps\": " << reps << ", \"sustain_s\": " << json_number(sustain_s) << ", \"date\": \"" << today()
+        << "\"}\n";
     }
   }
   return failed == 0 ? 0 : 1;
