@@ -71,6 +71,18 @@ std::vector<Case> hand_picked(bool include_large) {
     c.problem.scale = 2.0;
     v.push_back(c);
   }
+  // The same sharp softmax where every KV tile is full (dense 1-D, block-sparse 2-D): the sm90 kernel's
+  // steady steps then skip the max reduction and redo a step only when its row sums pass the bound
+  // (fwd::softmax_step_sumcheck), which these scores make frequent; head dim 128 takes that kernel.
+  for (DType t : {DType::bf16, DType::f16}) {
+    Case d = make(std::string("sharp-softmax-dense-") + dtype_name(t), {700}, {700}, {}, {}, {}, 2, 2, 128, t);
+    d.problem.scale = 2.0;
+    v.push_back(d);
+    Case b = make(std::string("sharp-softmax-blocked-") + dtype_name(t), {64, 64}, {32, 32}, {16, 16}, {}, {}, 2, 2,
+                  128, t);
+    b.problem.scale = 2.0;
+    v.push_back(b);
+  }
   for (int64_t dim : {32, 40, 64, 72, 128, 256})
     for (DType t : {DType::bf16, DType::f16})
       v.push_back(make(std::string("hdim-") + std::to_string(dim) + "-" + dtype_name(t), {12, 18}, {5, 6},

@@ -471,6 +471,13 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
   };
   float s[1][fwd::kNFrag][4];
   uint32_t pa[kKSteps][4];
+  // The steady steps' P (fp32) when the softmax leaves S raw (fwd::softmax_step_sumcheck); building
+  // with -DGNA_SM90_SUMCHECK=0 uses the plain step everywhere (for A/B timing).
+#ifndef GNA_SM90_SUMCHECK
+#define GNA_SM90_SUMCHECK 1
+#endif
+  constexpr bool kSumCheck = GNA_SM90_SUMCHECK != 0 && Cfg::kHeadDim <= 128;  // pe does not fit beside O at 256
+  float pe[1][fwd::kNFrag][4];
   // The element masks of a Q tile with partial KV tiles come from the mask warps (mask_warps), one slot of
   // their ring per KV tile: mpos, the slot of the KV tile whose S is next masked.
   RingPos<kStages> mpos;
@@ -491,13 +498,28 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
       mpos.next();
     }
   };
-  auto mask_softmax = [&](const ConsumerTile& t) {
+  // steady: a step after the tile's first, whose P then goes to pe in every case. A KV tile without mask
+  // takes fwd::softmax_step_sumcheck (no max reduction before the exponentials: 4-6% on the block-sparse
+  // and dense presets); a masked one the plain step (the sum check there measured 1.5-3% slower on
+  // hunyuan-na and cosmos-na, bench/README.md session 17).
+  auto mask_softmax = [&](const ConsumerTile& t, bool steady) {
     fetch_mask(t);
-    if (!t.all_full && !keep_is_full) {
+    const bool masked = !t.all_full && !keep_is_full;
+    if (kSumCheck && steady && !masked) {
+      fwd::softmax_step_sumcheck(s, pe, row_max, row_sum, alpha, p.scale_log2);
+      return;
+    }
+    if (masked) {
       fwd::apply_keep<1>(s, 0, 0, keep & 0xffffu);
       fwd::apply_keep<1>(s, 0, 1, keep >> 16);
     }
     fwd::softmax_step<1>(s, row_max, row_sum, alpha, p.scale_log2);
+    if (kSumCheck && steady) {
+#pragma unroll
+      for (int f = 0; f < fwd::kNFrag; ++f)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) pe[0][f][e] = s[0][f][e];
+    }
   };
   auto fence_s = [&] {
 #pragma unroll
@@ -545,9 +567,9 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
   // wait as early as it can and sinks arithmetic past it, which serialised softmax and PV (seen in the
   // SASS); it keeps memory operations in order with the wait, though. So the warp's row sums (which depend
   // on every exponential) are stored to a scratch word before the K release (an arrive, release semantics).
-  auto softmax_release_k = [&](const ConsumerTile& t, int it) {
+  auto softmax_release_k = [&](const ConsumerTile& t, int it, bool steady) {
     fence_s();
-    mask_softmax(t);
+    mask_softmax(t, steady);
     if (lane == 0) {
       softmax_pin[pin_slot] = make_float2(row_sum[0][0], row_sum[0][1]);
       mbar_arrive(&k_empty[kpos.stage]);
@@ -560,8 +582,8 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
     if (lane == 0) mbar_arrive(&v_empty[vpos.stage]);
   };
   // P of the tile at kpos as the next PV's A operand; move both ring positions on.
-  auto pack_advance = [&] {
-    Cfg::pack_p(pa, s);
+  auto pack_advance = [&](bool steady) {
+    Cfg::pack_p(pa, kSumCheck && steady ? pe : s);
     vpos = kpos;
     kpos.next();
   };
@@ -621,8 +643,8 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
     issue_s();
     wgmma_wait<0>();
     rec(trace::kConsSLanded, 0);
-    softmax_release_k(t, 0);
-    pack_advance();
+    softmax_release_k(t, 0, false);
+    pack_advance(false);
   };
   // A tile's end without overlap: its last PV, then its epilogue.
   auto finish_tile = [&](const ConsumerTile& t) {
@@ -648,12 +670,12 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
         rec(trace::kConsIssued, it);
         wgmma_wait<1>();  // S_it has landed; the PV GEMM may still run
         rec(trace::kConsSLanded, it);
-        softmax_release_k(t, it);
+        softmax_release_k(t, it, true);
         rec(trace::kConsSoftmaxDone, it);
         wgmma_wait<0>();
         rec(trace::kConsPvDone, it);
         finish_pv();
-        pack_advance();
+        pack_advance(true);
       }
       if (pending) store_pending();  // t has a single KV tile
       // Tile boundary: every S of t has landed, P of its last KV tile is packed, no wgmma is in flight.
@@ -676,10 +698,10 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
       wgmma_wait<1>();
       rec(trace::kConsSLanded, 0);
       reset_rows();
-      softmax_release_k(nt, 0);
+      softmax_release_k(nt, 0, false);
       wgmma_wait<0>();
       finish_pv();
-      pack_advance();
+      pack_advance(false);
       done = t.slot;
       pending = true;
       t = nt;
