@@ -17,7 +17,8 @@
 //     16 Q rows into registers (ldmatrix) and releases Q's shared memory, so the producer loads the next tile's Q at
 //     once and S = Q K^T reads only K from shared memory. Then per KV tile j, in the FlashAttention-3 order: issue S_j;
 //     rescale O by the previous step's factor while S_j runs; issue O += P_{j-1} V_{j-1}; mask (partial tiles: the mask
-//     warps' row masks) and softmax S_j while that PV GEMM runs (intra-warpgroup overlap); release K_j; wait for the
+//     warps' row masks) and softmax S_j while that PV GEMM runs (intra-warpgroup overlap; an unmasked steady step
+//     takes no tile max: fwd::softmax_step_sumcheck); release K_j; wait for the
 //     PV; release V_{j-1}; pack P_j. Across Q tiles the pipeline does not drain: the next tile's S_0 runs beside the
 //     last PV, and the epilogue is deferred under the next S_1 (not before a padding-only tile: see the tile boundary).
 //     Releases are one arrive per warp on the "empty" barrier. With `pingpong` (off by default: within +-2% on the
@@ -499,7 +500,7 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
     }
   };
   // steady: a step after the tile's first, whose P then goes to pe in every case. A KV tile without mask
-  // takes fwd::softmax_step_sumcheck (no max reduction before the exponentials: 4-6% on the block-sparse
+  // takes fwd::softmax_step_sumcheck (no max reduction before the exponentials: 3-6% on the block-sparse
   // and dense presets); a masked one the plain step (the sum check there measured 1.5-3% slower on
   // hunyuan-na and cosmos-na, bench/README.md session 17).
   auto mask_softmax = [&](const ConsumerTile& t, bool steady) {
