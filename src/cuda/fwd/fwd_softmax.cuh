@@ -66,6 +66,27 @@ __device__ __forceinline__ void mask_extra(float (&s)[MB][kNFrag][4], int64_t fi
     for (int i = 0; i < 2; ++i) apply_keep<MB>(s, m, i, bits);
 }
 
+// P of row lane/4 + 8i of block m: dst = 2^(src * scale_log2 - shift) (dst may be src), and this thread's
+// partial row sum (a pairwise tree over the kNFrag fragments: a short dependency chain).
+template <int MB>
+__device__ __forceinline__ float exp_row(const float (&src)[MB][kNFrag][4], float (&dst)[MB][kNFrag][4], int m, int i,
+                                         float scale_log2, float shift) {
+  static_assert(kNFrag == 8, "the tree below has 3 levels");
+  float part[kNFrag];
+#pragma unroll
+  for (int f = 0; f < kNFrag; ++f) {
+    dst[m][f][2 * i] = exp2f(fmaf(src[m][f][2 * i], scale_log2, -shift));
+    dst[m][f][2 * i + 1] = exp2f(fmaf(src[m][f][2 * i + 1], scale_log2, -shift));
+    part[f] = dst[m][f][2 * i] + dst[m][f][2 * i + 1];
+  }
+#pragma unroll
+  for (int l = 0; l < 3; ++l)
+#pragma unroll
+    for (int f = 0; f < kNFrag / 2; ++f)
+      if (f < (kNFrag >> (l + 1))) part[f] += part[f + (kNFrag >> (l + 1))];
+  return part[0];
+}
+
 // One online-softmax step: S -> P in place, running max / this thread's partial row sums updated, and the
 // factor alpha = 2^(m_old - m_new) by which O must be rescaled (rescale_o). A row that has seen no key yet
 // uses 0 as the shift. The max and the sum are pairwise trees over the kNFrag fragments (short dependency
@@ -119,19 +140,7 @@ __device__ __forceinline__ void softmax_step(float (&s)[MB][kNFrag][4], float (&
 #pragma unroll
     for (int i = 0; i < 2; ++i) {
       const float m_use = row_max[m][i] == -INFINITY ? 0.f : row_max[m][i];
-      float part[kNFrag];
-#pragma unroll
-      for (int f = 0; f < kNFrag; ++f) {
-        s[m][f][2 * i] = exp2f(fmaf(s[m][f][2 * i], scale_log2, -m_use));
-        s[m][f][2 * i + 1] = exp2f(fmaf(s[m][f][2 * i + 1], scale_log2, -m_use));
-        part[f] = s[m][f][2 * i] + s[m][f][2 * i + 1];
-      }
-#pragma unroll
-      for (int l = 0; l < kLevels; ++l)
-#pragma unroll
-        for (int f = 0; f < kNFrag / 2; ++f)
-          if (f < (kNFrag >> (l + 1))) part[f] += part[f + (kNFrag >> (l + 1))];
-      row_sum[m][i] = row_sum[m][i] * alpha[m][i] + part[0];
+      row_sum[m][i] = row_sum[m][i] * alpha[m][i] + exp_row<MB>(s, s, m, i, scale_log2, m_use);
     }
   }
 }
@@ -145,30 +154,14 @@ __device__ __forceinline__ void softmax_step(float (&s)[MB][kNFrag][4], float (&
 // the bound over the running max. `s` keeps the raw scores for the redo; P goes to `e` (same layout; it
 // must not be a wgmma operand: written while the PV GEMM runs, ptxas would then serialise every wgmma,
 // C7513). O, the row sums and LSE are those of any other shift. Measured on H100 (bench/README.md,
-// session 17): 4-6% faster on the block-sparse and dense problems.
+// session 17): 3-6% faster on the block-sparse and dense problems.
 constexpr float kSumBound = 16384.f;
 __device__ __forceinline__ void softmax_step_sumcheck(float (&s)[1][kNFrag][4], float (&e)[1][kNFrag][4],
                                                       float (&row_max)[1][2], float (&row_sum)[1][2],
                                                       float (&alpha)[1][2], float scale_log2) {
-  constexpr int kLevels = 3;
   float sum[2];
 #pragma unroll
-  for (int i = 0; i < 2; ++i) {
-    const float m_use = row_max[0][i] == -INFINITY ? 0.f : row_max[0][i];
-    float part[kNFrag];
-#pragma unroll
-    for (int f = 0; f < kNFrag; ++f) {
-      e[0][f][2 * i] = exp2f(fmaf(s[0][f][2 * i], scale_log2, -m_use));
-      e[0][f][2 * i + 1] = exp2f(fmaf(s[0][f][2 * i + 1], scale_log2, -m_use));
-      part[f] = e[0][f][2 * i] + e[0][f][2 * i + 1];
-    }
-#pragma unroll
-    for (int l = 0; l < kLevels; ++l)
-#pragma unroll
-      for (int f = 0; f < kNFrag / 2; ++f)
-        if (f < (kNFrag >> (l + 1))) part[f] += part[f + (kNFrag >> (l + 1))];
-    sum[i] = part[0];
-  }
+  for (int i = 0; i < 2; ++i) sum[i] = exp_row<1>(s, e, 0, i, scale_log2, row_max[0][i] == -INFINITY ? 0.f : row_max[0][i]);
   const bool redo = !(sum[0] <= kSumBound) || !(sum[1] <= kSumBound);
   if (__any_sync(0xffffffff, redo)) {
     softmax_step<1>(s, row_max, row_sum, alpha, scale_log2);
