@@ -3,7 +3,7 @@
 
 Input: the file a -DGNA_SM90_TRACE build writes to $GNA_TRACE_FILE (src/cuda/sm90/trace.cuh): int32 blocks,
 streams, events, then 64-bit words event << 56 | arg << 40 | clock64 (40 bits), per block and stream
-(0 producer, 1 + c consumer c; zero words are unused). Prints, in SM clock cycles (and microseconds at
+(0 the producer's load warp, 1 + c consumer c, 3 the producer's state warp; zero words are unused). Prints, in SM clock cycles (and microseconds at
 --mhz), medians over blocks and tiles:
   consumer: the period between two S landings inside a tile (the steady state per KV tile; the first one,
     which holds the previous tile's deferred epilogue, apart), the time a
@@ -155,7 +155,7 @@ def main():
     us = lambda c: c / a.mhz
     rows = {}
     for per in blocks:
-        for s, evs in enumerate(per[1:], start=1):
+        for s, evs in enumerate(per[1:3], start=1):
             periods, firsts, bounds, waits, tiles, span = consumer_stats(evs)
             for k, v in (("period", periods), ("first_period", firsts), ("boundary_excess", bounds), ("acquire_wait", waits),
                          ("span", [span]), ("kv_tiles_per_q_tile", [len(t) for t in tiles])):
@@ -166,6 +166,8 @@ def main():
         if share is not None:
             rows.setdefault("both_in_softmax_per_mille", []).append(1000 * share)
         state, kv, qwait = producer_stats(per[0])
+        if len(per) > 3:  # the state warp (traces before session 18: the load warp built the states)
+            state = producer_stats(per[3])[0]
         for k, v in (("state_build", state), ("kv_issue", kv), ("q_slot_wait", qwait)):
             rows.setdefault(f"producer {k}", []).extend(v)
     print(f"{len(blocks)} blocks traced; cycles (us at {a.mhz:.0f} MHz): median, p10, p90, n")

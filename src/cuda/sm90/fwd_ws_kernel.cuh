@@ -4,15 +4,15 @@
 //
 // A block of 3 warpgroups stays resident (one per SM; grid = min(tiles, SMs)) and walks the Q tiles
 // blockIdx.x, blockIdx.x + gridDim.x, ... Roles:
-//   warpgroup 0, producer (setmaxnreg.dec): one warp computes each tile's state (QTileState::init_warp) one
+//   warpgroup 0, producer (setmaxnreg.dec): warp 3 computes each tile's state (QTileState::init_warp) one
 //     tile ahead into a ring of kStateSlots that the consumers read, published by the tile's q_full arrival
-//     (so the consumers never build a state); its lane 0 issues, per tile, the TMA loads of Q, then of K and
+//     (so the consumers never build a state); lane 0 of warp 0 issues, per tile, the TMA loads of Q, then of K and
 //     V for each KV tile of the box and the extra KV tiles into a kStages-deep ring, in place from the user's
 //     layout (tma_maps.hpp: dilation by element strides, padding by out-of-bounds zero fill; one copy per
 //     tile where a dimension is free, else one per 64-element head-dim half). Each fill completes on its
 //     "full" mbarrier (expect_tx); a slot is refilled after its "empty" barrier. Its warps 1 and 2 (the mask
 //     warps) build, for Q tiles with partial KV tiles, each KV tile's 64-bit row masks into a ring that the
-//     consumers read (mask_warps); warp 3 exits.
+//     consumers read (mask_warps).
 //   warpgroups 1, 2, consumers (setmaxnreg.inc): query rows [64c, 64c + 64) of the tile. Each warp first copies its
 //     16 Q rows into registers (ldmatrix) and releases Q's shared memory, so the producer loads the next tile's Q at
 //     once and S = Q K^T reads only K from shared memory. Then per KV tile j, in the FlashAttention-3 order: issue S_j;
@@ -101,6 +101,10 @@ constexpr int kFlagPingPong = 1;
 
 // Named barriers (0 is __syncthreads): 4 + c consumer c's GEMM turn (ping-pong).
 constexpr int kBarTurn = 4;
+// Named barriers of the producer warpgroup's warps 0 and 3: a state slot free / a state built (see the producer).
+constexpr int kBarStateFree = 2, kBarStateBuilt = 3;
+// The trace stream of the state warp (trace.cuh).
+constexpr int kTraceStateStream = 3;
 
 // A whole-tile copy (TmaMaps::halves_dim = drop > 0): the coordinates (c0, x2, x1, x0, b) of the
 // (H*D, X2, X1, X0, B) list without the dropped size-1 dimension (its coordinate is 0), then half 0.
@@ -113,9 +117,7 @@ __device__ __forceinline__ void tma_load_tile(void* dst, const CUtensorMap* map,
 // arrival with Q's byte count and Q's load; for a tile of padding only (`real` false) nothing is loaded and
 // the arrival (0 bytes) just publishes the tile state. produce_kv (the producer warp; lane 0 issues): K and
 // V of every KV tile (one box, or one per 64-element half of the head dim, see TmaMaps::halves_dim), each
-// completing on its slot's "full" barrier with its byte count, once the slot's "empty" barrier allows; once
-// the first kStages KV tiles (a full ring) are issued, or after the last of a shorter tile, the whole warp
-// runs `at_split` (the next tile's state).
+// completing on its slot's "full" barrier with its byte count, once the slot's "empty" barrier allows.
 template <class Cfg>
 __device__ __forceinline__ void produce_q(const FwdParams& p, const TmaMaps& maps, const fwd::QTileState& st, bool real,
                                           typename Cfg::Element* smem_q, uint64_t* q_full) {
@@ -136,21 +138,17 @@ __device__ __forceinline__ void produce_q(const FwdParams& p, const TmaMaps& map
                   coord[0], st.batch);
   }
 }
-template <class Cfg, class F>
+template <class Cfg>
 __device__ __forceinline__ void produce_kv(const FwdParams& p, const TmaMaps& maps, const fwd::QTileState& st,
                                            typename Cfg::Element* smem_k, typename Cfg::Element* smem_v, uint64_t* k_full,
                                            uint64_t* k_empty, uint64_t* v_full, uint64_t* v_empty,
-                                           RingPos<Cfg::kStages>& fill, int lane, F&& at_split) {
+                                           RingPos<Cfg::kStages>& fill, int lane) {
   using T = typename Cfg::Element;
   constexpr int kHalves = Cfg::kHeadDim / 64;
   constexpr uint32_t kKVBytes = Cfg::kKVElems * sizeof(T);
   fwd::KvCursor cur;
   const int n_iter = st.spatial_tiles + st.extra_tiles;
   for (int it = 0; it < n_iter; ++it, fill.next()) {
-    if (it == Cfg::kStages) {
-      __syncwarp();
-      at_split();
-    }
     if (it > 0) cur.advance(st);
     const int stage = fill.stage, parity = fill.phase;
     const bool spatial = cur.is_spatial(st);
@@ -181,10 +179,6 @@ __device__ __forceinline__ void produce_kv(const FwdParams& p, const TmaMaps& ma
           tma_load_3d(dst + h * (kBlockN * 64), kv == 0 ? &maps.extra_k : &maps.extra_v, full, c0 + 64 * h, first, st.batch);
       }
     }
-  }
-  if (n_iter <= Cfg::kStages) {
-    __syncwarp();
-    at_split();
   }
 }
 
@@ -355,45 +349,48 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
   if (wg == 0) {
     // ---------------------------------------------------------------- producer
     setmaxnreg_dec<Cfg::kProducerRegs>();
-    if (wtid >= 32 * (1 + kMaskWarps)) return;
+    // The tile states: warp 3 builds state n + 1 (init_warp, a chain of divisions: about 6000 cycles on one
+    // warp beside the consumers, traced) into its ring slot while warp 0 issues tile n's loads, so the loads
+    // never pause for it. Two named barriers hand the slots over (bar.arrive / bar.sync, ordered like
+    // __syncthreads for shared memory): kBarStateFree, warp 0 -> warp 3, once warp 0 has waited for the Q slot
+    // of tile n (q_empty: then the slot of state n + 1's previous user, tile n - 3, is free; see st_ring);
+    // kBarStateBuilt, warp 3 -> warp 0, once state n + 1 is written, before warp 0 publishes it. Built by warp 0
+    // in the middle of tile n's loads instead (sessions 13-17), the state held the loads back for 6000 cycles
+    // while the ring holds 5 KV tiles (about 7000 cycles) of work; built twice there, 1d-32k-gna was 8% slower.
+    if (wtid >= 96) {
+      trace::Recorder rec(kTraceStateStream, lane == 0);
+      uint32_t n = 0;
+      for (int64_t tile = blockIdx.x; tile < total_tiles; tile += gridDim.x, ++n) {
+        if (n > 0) named_bar_sync(kBarStateFree, 64);
+        rec(trace::kProdStateBegin, n);
+        const bool real = st_ring[n % kStateSlots].init_warp(p, tile, lane);
+        if (lane == 0) real_ring[n % kStateSlots] = real;
+        rec(trace::kProdStateDone, n);
+        named_bar_arrive(kBarStateBuilt, 64);
+      }
+      return;
+    }
+    static_assert(kMaskWarps == 2, "warps 1, 2 build the masks, warp 3 the states");
     if (wtid >= 32) {  // warps 1, 2: the element masks
       mask_warps<Cfg>(p, total_tiles, st_ring, real_ring, q_offsets, col_below, keep_ring, keep_full, q_full, q_empty,
                       mask_full, mask_empty, wtid - 32, lane);
       return;
     }
-    // warp 0: the tile states (whole warp) and the loads (lane 0)
+    // warp 0: the loads (lane 0; the whole warp waits)
     RingPos<kStages> fill;   // the ring position of the next K/V fill
-    // The block's n-th tile: wait until Q of tile n - 1 is released; publish state n (computed during tile
-    // n - 1) with the q_full arrival and load Q; load K and V, and compute state n + 1 (its slot's last user,
-    // tile n - 3, is done: see st_ring) once the first kStages KV tiles are issued (or after the last, for a
-    // shorter tile). The state arithmetic (a chain of divisions, about 6000 cycles on one warp beside the
-    // consumers, traced) then runs while the ring holds kStages tiles of this one; built before the tile's
-    // KV loads, it left the ring to drain at every tile boundary (the consumers waited for K).
-    auto make_state = [&](int64_t tile, uint32_t n) {
-      const bool real = st_ring[n % kStateSlots].init_warp(p, tile, lane);
-      if (lane == 0) real_ring[n % kStateSlots] = real;
-    };
     trace::Recorder rec(0);
-    if (blockIdx.x < total_tiles) make_state(blockIdx.x, 0);
     uint32_t q_fill = 0;
     for (int64_t tile = blockIdx.x; tile < total_tiles; tile += gridDim.x, ++q_fill) {
       const int slot = int(q_fill % kStateSlots);
       const QTileState& st = st_ring[slot];
       mbar_wait(q_empty, (q_fill & 1) ^ 1);
       rec(trace::kProdQWaited, q_fill);
-      __syncwarp();  // state n is written (every lane) before lane 0's q_full arrival (release) publishes it
+      named_bar_sync(kBarStateBuilt, 64);  // state n is written (warp 3) before lane 0's q_full arrival publishes it
+      if (tile + gridDim.x < total_tiles) named_bar_arrive(kBarStateFree, 64);  // warp 3: build state n + 1
       const bool real = real_ring[slot];
       if (lane == 0) produce_q<Cfg>(p, maps, st, real, smem_q, q_full);
       rec(trace::kProdQIssued, q_fill);
-      auto next_state = [&] {
-        rec(trace::kProdStateBegin, q_fill);
-        if (tile + gridDim.x < total_tiles) make_state(tile + gridDim.x, q_fill + 1);
-        rec(trace::kProdStateDone, q_fill);
-      };
-      if (real)
-        produce_kv<Cfg>(p, maps, st, smem_k, smem_v, k_full, k_empty, v_full, v_empty, fill, lane, next_state);
-      else
-        next_state();
+      if (real) produce_kv<Cfg>(p, maps, st, smem_k, smem_v, k_full, k_empty, v_full, v_empty, fill, lane);
       rec(trace::kProdKvDone, q_fill);
       __syncwarp();
     }
