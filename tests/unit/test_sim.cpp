@@ -409,8 +409,8 @@ TEST(Sim, CalibratedSm80Model) {
 
 // h100-sm90 is fitted the same way to the sm90 (warp-specialized TMA + wgmma) kernel's times on the same
 // H100 (bench/results/h100-sm90-calibration.jsonl, 2026-11-27, session 18): each preset within 5% but
-// cosmos-na, which the model predicts 10.2% fast (its KV tile of width 1 on the last axis costs more than the
-// model's counts say; bench/calibration.md).
+// cosmos-na, which the model predicts 10.2% fast (its 16x4x1 KV box costs more than the model's counts say;
+// bench/calibration.md).
 TEST(Sim, CalibratedSm90Model) {
   struct Row {
     const char* preset;
