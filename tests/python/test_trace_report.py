@@ -9,13 +9,14 @@ REPORT = pathlib.Path(__file__).resolve().parents[2] / "bench" / "trace_report.p
 BLOCKS, STREAMS, EVENTS = 4, 3, 64
 
 
-def write_trace(path, streams):
-    """streams: {(block, stream): [(event, arg, clock), ...]} -> the binary file."""
-    words = [0] * (BLOCKS * STREAMS * EVENTS)
+def write_trace(path, streams, n_streams=STREAMS):
+    """streams: {(block, stream): [(event, arg, clock), ...]} -> the binary file (3 streams as traces before
+    session 18 have, 4 with the state warp's)."""
+    words = [0] * (BLOCKS * n_streams * EVENTS)
     for (b, s), evs in streams.items():
         for i, (ev, arg, t) in enumerate(evs):
-            words[(b * STREAMS + s) * EVENTS + i] = (ev << 56) | (arg << 40) | t
-    path.write_bytes(struct.pack("<3i", BLOCKS, STREAMS, EVENTS) + struct.pack(f"<{len(words)}Q", *words))
+            words[(b * n_streams + s) * EVENTS + i] = (ev << 56) | (arg << 40) | t
+    path.write_bytes(struct.pack("<3i", BLOCKS, n_streams, EVENTS) + struct.pack(f"<{len(words)}Q", *words))
 
 
 def row(out, name):
@@ -69,6 +70,21 @@ def test_step_segments_and_softmax_overlap(tmp_path):
         assert row(out, f"consumer {c} step_tail") == 120
         assert row(out, f"consumer {c} period") == 1000
     assert abs(row(out, "both_in_softmax_per_mille") - 1000 * 300 / 2100) < 0.1
+
+
+def test_state_warp_stream(tmp_path):
+    # Session-18 layout: the load warp (stream 0) records no state events, the state warp (stream 3) does;
+    # its builds of 4000 and 6000 cycles give the state_build median, and stream 3 is not a consumer.
+    prod = [(1, 0, 10), (2, 0, 60), (4, 0, 7000), (1, 1, 7200), (2, 1, 7250), (4, 1, 14000)]
+    state = [(9, 0, 0), (3, 0, 4000), (9, 1, 5000), (3, 1, 11000)]
+    cons = [(5, 0, 100), (6, 0, 300), (7, 0, 1000), (7, 1, 2000), (7, 2, 3000)]
+    trace = tmp_path / "w.bin"
+    write_trace(trace, {(0, 0): prod, (0, 1): cons, (0, 3): state}, n_streams=4)
+    r = subprocess.run([sys.executable, str(REPORT), str(trace)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert row(r.stdout, "producer state_build") == 5000
+    assert row(r.stdout, "producer kv_issue") == 6845  # median of 6940 and 6750
+    assert "consumer 2" not in r.stdout
 
 
 def test_empty_trace_fails(tmp_path):
