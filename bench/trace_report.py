@@ -3,8 +3,8 @@
 
 Input: the file a -DGNA_SM90_TRACE build writes to $GNA_TRACE_FILE (src/cuda/sm90/trace.cuh): int32 blocks,
 streams, events, then 64-bit words event << 56 | arg << 40 | clock64 (40 bits), per block and stream
-(0 the producer's load warp, 1 + c consumer c, 3 the producer's state warp; zero words are unused). Prints, in SM clock cycles (and microseconds at
---mhz), medians over blocks and tiles:
+(0 the producer's load warp, 1 + c consumer c, 3 the producer's state warp; zero words are unused).
+Prints, in SM clock cycles (and microseconds at --mhz), medians over blocks and tiles:
   consumer: the period between two S landings inside a tile (the steady state per KV tile; the first one,
     which holds the previous tile's deferred epilogue, apart), the time a
     tile boundary costs beyond one period (from the last S of a tile to the first S of the next), the wait

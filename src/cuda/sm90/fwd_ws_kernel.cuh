@@ -49,7 +49,7 @@ struct WsConfig : FwdConfig<T, HEAD_DIM> {
   static constexpr int kConsumerWarps = 8;
   static constexpr int kStages = HEAD_DIM <= 64 ? 8 : HEAD_DIM <= 128 ? 5 : 2;  // K/V ring depth (smem-bound)
   // 128 * (producer + 2 * consumer) <= 64K. At head dim 256 (O alone takes 128 registers) the consumers
-  // need 232 not to spill; the producer warp then has 40.
+  // need 232 not to spill; the producer warpgroup then has 40.
   static constexpr int kProducerRegs = HEAD_DIM <= 128 ? 56 : 40, kConsumerRegs = HEAD_DIM <= 128 ? 224 : 232;
   // setmaxnreg moves registers inside the block's launch allocation (168 per thread at 384 threads): a
   // consumer's increase waits until the producer's decrease has freed enough, forever if it cannot (a
@@ -116,7 +116,7 @@ __device__ __forceinline__ void tma_load_tile(void* dst, const CUtensorMap* map,
 
 // The TMA producer of one Q tile, in two parts. produce_q (one thread), once the Q slot is free: the q_full
 // arrival with Q's byte count and Q's load; for a tile of padding only (`real` false) nothing is loaded and
-// the arrival (0 bytes) just publishes the tile state. produce_kv (the producer warp; lane 0 issues): K and
+// the arrival (0 bytes) just publishes the tile state. produce_kv (the load warp; lane 0 issues): K and
 // V of every KV tile (one box, or one per 64-element half of the head dim, see TmaMaps::halves_dim), each
 // completing on its slot's "full" barrier with its byte count, once the slot's "empty" barrier allows.
 template <class Cfg>
@@ -302,9 +302,9 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1)
   int* keep_full = q_offsets + Cfg::kBlockM;  // (kStages): the mask slot's KV tile is full (no mask)
   float2* softmax_pin = reinterpret_cast<float2*>(keep_full + kStages + (kStages & 1));  // per consumer warp
 
-  // The Q tiles' states, a ring of kStateSlots: the producer warp fills slot n % 4 for the block's n-th
-  // tile (init_warp) once Q of tile n - 2 is released (q_empty), and publishes it with tile n's q_full
-  // arrival; producer, mask warps and consumers read it. The mask warps arrive on q_empty for tile n - 2
+  // The Q tiles' states, a ring of kStateSlots: the state warp fills slot n % 4 for the block's n-th
+  // tile (init_warp) once Q of tile n - 2 is released (q_empty, waited for by the load warp), and the load
+  // warp publishes it with tile n's q_full arrival; producer, mask warps and consumers read it. The mask warps arrive on q_empty for tile n - 2
   // once they are done with tile n - 3 (mask_warps). The consumers release Q of tile n - 2 at the boundary between
   // tiles n - 3 and n - 2, before the epilogue of tile n - 3 (which reads its state, and is deferred into
   // tile n - 2): so four slots, the slot's previous user, tile n - 4, being done. That needs tiles n - 2
