@@ -6,7 +6,8 @@
 #                   the given nvcc defines applied, copied to build-var/gna-NAME (build dir build-v)
 #   on the GPU:   bash bench/ab.sh run "NAME1 NAME2[:pp] ..." "PRESET ..." [ROUNDS]
 #                   each round runs every preset with every variant in turn (so drift hits all alike);
-#                   NAME:pp runs gna-NAME with GNA_SM90_PINGPONG=1. JSON lines go to $OUT/ab-NAME-PP.jsonl.
+#                   NAME:pp runs gna-NAME with GNA_SM90_PINGPONG=1, NAME:nopp with GNA_SM90_PINGPONG=0, NAME
+#                   with the binary's default. JSON lines go to $OUT/ab-NAME-{1,0,def}.jsonl.
 # A variant of the committed tree is built from a checkout of it (e.g. `git stash`, build, `git stash pop`).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -23,9 +24,11 @@ case "${1:-}" in
     for r in $(seq "${4:-2}"); do
       for p in $3; do
         for v in $2; do
-          b=${v%%:*} pp=0; [ "$v" != "$b" ] && pp=1
+          b=${v%%:*} pp=def
+          case "$v" in *:pp) pp=1 ;; *:nopp) pp=0 ;; esac
           printf "%-6s r%s " "$v" "$r"
-          GNA_SM90_PINGPONG=$pp timeout 40 "./build-var/gna-$b" bench --preset "$p" --backend sm90 --reps 30 \
+          env $([ $pp = def ] && echo -u GNA_SM90_PINGPONG || echo GNA_SM90_PINGPONG=$pp) \
+            timeout 40 "./build-var/gna-$b" bench --preset "$p" --backend sm90 --reps 30 \
             --json "$OUT/ab-$b-$pp.jsonl" 2>&1 | tail -1 | cut -c1-118
         done
       done

@@ -41,12 +41,13 @@ GNA_TEST_RANDOM_CASES=${GNA_TEST_RANDOM_CASES:-200} timeout 200 ./build-gpu/test
 grep -A12 "Failure" "$OUT/test_cuda.log" | head -60 | tee -a "$OUT/summary.txt"  # the failing case's name, seed, errors
 
 # The sm90 backend's other paths (src/cuda/sm90/fwd_launch.cuh switches): the shared kernel for every
-# case, and the warp-specialized kernel with consumer ping-pong.
-for v in GNA_SM90_KERNEL=classic GNA_SM90_PINGPONG=1; do
+# case, and the warp-specialized kernel with the consumer ping-pong forced on and off (by default it runs on
+# perfectly block-sparse problems only).
+for v in GNA_SM90_KERNEL=classic GNA_SM90_PINGPONG=1 GNA_SM90_PINGPONG=0; do
   log "GPU tests, sm90 with $v"
   env "$v" GNA_TEST_RANDOM_CASES=100 timeout 120 ./build-gpu/tests/cuda/test_cuda_forward --gtest_filter='Sm90*' 2>&1 |
-    tee "$OUT/test_cuda_${v%%=*}.log" | grep -E "FAIL|PASSED|SKIPPED|cases checked|SEED" | head -20 | tee -a "$OUT/summary.txt"
-  grep -A12 "Failure" "$OUT/test_cuda_${v%%=*}.log" | head -60 | tee -a "$OUT/summary.txt"
+    tee "$OUT/test_cuda_${v/=/_}.log" | grep -E "FAIL|PASSED|SKIPPED|cases checked|SEED" | head -20 | tee -a "$OUT/summary.txt"
+  grep -A12 "Failure" "$OUT/test_cuda_${v/=/_}.log" | head -60 | tee -a "$OUT/summary.txt"
 done
 
 log "compute-sanitizer memcheck + racecheck on the hand-picked cases"

@@ -2,11 +2,13 @@
 // sm90 backend runs on the warp-specialized TMA kernel: the eligibility rules of src/cuda/sm90/tma_maps.hpp
 // (tma_unsupported), on the bench presets' shapes and on each rule's violation. A rule that silently
 // failed would send every problem to the shared kernel (correct, but ~20% slower), which no GPU test sees.
+// Likewise the consumer ping-pong's default (fwd_policy.hpp): on exactly where no KV tile is partial.
 #include <gtest/gtest.h>
 
 #include <cstdint>
 #include <string>
 
+#include "cuda/sm90/fwd_policy.hpp"
 #include "cuda/sm90/tma_maps.hpp"
 
 namespace {
@@ -101,6 +103,31 @@ TEST(TmaMaps, HalvesDimension) {
   EXPECT_EQ(halves_dim(contiguous(2, {30, 48, 80}, 24, 24, 128, {2, 8, 8}, {2, 8, 4})), 0);     // no free dim
   // A size-1 axis with a 2-wide box (the tile overhangs it) cannot be dropped.
   EXPECT_EQ(halves_dim(contiguous(2, {1, 64, 64}, 8, 8, 128, {2, 8, 8}, {1, 8, 8})), 0);
+}
+
+// The ping-pong default: perfectly block-sparse problems (no partial KV tile, extra KV in whole tiles) only.
+TEST(Sm90Policy, PingPongWhereNoTileIsPartial) {
+  using gna::cuda::sm90::pingpong_default;
+  auto with = [](FwdParams p, const int64_t (&window)[3], const int64_t (&stride)[3], int64_t extra_kv = 0) {
+    for (int d = 0; d < 3; ++d) p.axis[d].window = window[d], p.axis[d].stride = stride[d];
+    p.extra_kv = extra_kv;
+    return p;
+  };
+  const FwdParams flux = contiguous(1, {256, 256, 1}, 24, 24, 128, {16, 8, 1}, {16, 4, 1});
+  EXPECT_TRUE(pingpong_default(with(flux, {80, 80, 1}, {16, 16, 1})));    // flux-gna
+  EXPECT_FALSE(pingpong_default(with(flux, {80, 80, 1}, {1, 1, 1})));     // flux-na: sliding window
+  EXPECT_TRUE(pingpong_default(with(flux, {256, 256, 1}, {1, 1, 1})));    // dense
+  EXPECT_TRUE(pingpong_default(with(flux, {80, 80, 1}, {16, 16, 1}, 128)));
+  EXPECT_FALSE(pingpong_default(with(flux, {80, 80, 1}, {16, 16, 1}, 100)));  // a partial extra-KV tile
+  const FwdParams hunyuan = contiguous(1, {30, 48, 80}, 24, 24, 128, {2, 8, 8}, {2, 8, 4});
+  EXPECT_TRUE(pingpong_default(with(hunyuan, {18, 24, 24}, {16, 8, 8})));  // hunyuan-gna
+  EXPECT_FALSE(pingpong_default(with(hunyuan, {18, 24, 24}, {1, 1, 1})));  // hunyuan-na
+  const FwdParams seq = contiguous(1, {32768, 1, 1}, 8, 8, 128, {128, 1, 1}, {64, 1, 1});
+  EXPECT_TRUE(pingpong_default(with(seq, {2048, 1, 1}, {256, 1, 1})));     // 1d-32k-gna
+  EXPECT_FALSE(pingpong_default(with(seq, {2048, 1, 1}, {1, 1, 1})));      // 1d-32k-na
+  // An extent that the KV tiles do not divide: the last tile holds padding keys, so it is partial.
+  EXPECT_FALSE(pingpong_default(with(contiguous(1, {1000, 1, 1}, 8, 8, 128, {128, 1, 1}, {64, 1, 1}), {1000, 1, 1},
+                                     {1, 1, 1})));
 }
 
 }  // namespace

@@ -8,7 +8,8 @@
 // cp.async producer warpgroup inside the specialized kernel measured 1.9x slower than that kernel on H100.)
 //
 // Environment (measurement switches, read once per process): GNA_SM90_KERNEL=classic always runs the
-// shared kernel (A/B timing, and tests of that path); GNA_SM90_PINGPONG=1 turns on the consumer ping-pong.
+// shared kernel (A/B timing, and tests of that path); GNA_SM90_PINGPONG=1 / 0 forces the consumer ping-pong
+// on / off (unset: on for perfectly block-sparse problems, see pingpong_for).
 // A test switch, read at every launch: GNA_SM90_GRID=N caps the persistent grid at N blocks, so that each
 // block walks many Q tiles and small problems exercise the cross-tile pipeline (tile boundaries, the
 // deferred epilogue, the state ring, padding tiles between real ones); with one block per SM the test
@@ -25,6 +26,7 @@
 #include "cuda/common/cuda_check.hpp"
 #include "cuda/fwd/fwd_kernel.cuh"
 #include "cuda/sm90/fwd_config.cuh"
+#include "cuda/sm90/fwd_policy.hpp"
 #include "cuda/sm90/fwd_ws_kernel.cuh"
 #include "gna/na/tile_table.hpp"
 
@@ -34,10 +36,6 @@ static_assert(na::kernel_tile_config(na::KernelFamily::sm90, 256).q_tokens == 12
                   na::kernel_tile_config(na::KernelFamily::sm90, 256).kv_tokens == kBlockN,
               "the sm90 kernel is built for 128-token Q tiles and 64-token KV tiles");
 
-inline bool env_flag(const char* name, bool fallback) {
-  const char* v = std::getenv(name);
-  return v == nullptr || *v == '\0' ? fallback : std::strcmp(v, "0") != 0;
-}
 inline bool classic_kernel() {
   static const bool classic = [] {
     const char* v = std::getenv("GNA_SM90_KERNEL");
@@ -49,9 +47,14 @@ inline int64_t grid_cap() {
   const char* v = std::getenv("GNA_SM90_GRID");
   return v == nullptr || *v == '\0' ? INT64_MAX : std::max<int64_t>(1, std::atoll(v));
 }
-inline bool pingpong_enabled() {
-  static const bool on = env_flag("GNA_SM90_PINGPONG", false);  // off: within +-2-4% on H100, either sign
-  return on;
+// The consumer ping-pong: fwd_policy.hpp's choice, unless GNA_SM90_PINGPONG=0 / 1 forces it off / on (A/B
+// timing, tests of both paths).
+inline bool pingpong_for(const FwdParams& p) {
+  static const int forced = [] {
+    const char* v = std::getenv("GNA_SM90_PINGPONG");
+    return v == nullptr || *v == '\0' ? -1 : int(std::strcmp(v, "0") != 0);
+  }();
+  return forced >= 0 ? forced == 1 : pingpong_default(p);
 }
 
 template <class T, int HEAD_DIM>
@@ -68,7 +71,7 @@ void launch_fwd(const FwdParams& p, cudaStream_t stream) {
     GNA_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
     const int64_t grid = std::min<int64_t>({tiles, int64_t(sms), grid_cap()});
     kernel<<<dim3(static_cast<unsigned>(grid)), dim3(Cfg::kThreads), kSmem, stream>>>(p, maps, tiles,
-                                                                                        pingpong_enabled() ? kFlagPingPong : 0);
+                                                                                        pingpong_for(p) ? kFlagPingPong : 0);
     GNA_CUDA_CHECK_LAUNCH("gna_fwd_ws_kernel<sm90>");
     trace::dump_and_clear();  // a -DGNA_SM90_TRACE build only (trace.cuh)
     return;
