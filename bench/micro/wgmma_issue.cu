@@ -16,7 +16,7 @@
 using namespace gna::cuda;
 using T = __nv_bfloat16;
 
-enum Mode { kSSonly = 0, kRSonly = 1, kPVonly = 2, kSSthenPV = 3, kRSthenPV = 4, kStepNow = 5, kStepAhead = 6 };
+enum Mode { kSSonly = 0, kRSonly = 1, kPVonly = 2, kSSthenPV = 3, kRSthenPV = 4 };
 constexpr int kIters = 512;
 
 template <int MODE>
@@ -34,67 +34,15 @@ __global__ void __launch_bounds__(256, 1) issue_kernel(int busy, unsigned long l
   for (int k = 0; k < 8; ++k)
 #pragma unroll
     for (int e = 0; e < 4; ++e) a[k][e] = reinterpret_cast<const uint32_t*>(smem)[(tid * 4 + 32 * k + e) % 4096];
-  float s[32], s2[32], o[64];
+  float s[32], o[64];
 #pragma unroll
-  for (int i = 0; i < 32; ++i) s[i] = s2[i] = 0.f;
+  for (int i = 0; i < 32; ++i) s[i] = 0.f;
 #pragma unroll
   for (int i = 0; i < 64; ++i) o[i] = 0.f;
   float x = float(tid);
   unsigned long long issue = 0, total = 0;
-  if constexpr (MODE == kStepAhead) {  // the loop head always has one PV group in flight (ptxas: C7517)
-    wgmma_fence();
-#pragma unroll
-    for (int k = 0; k < 4; ++k) wgmma_rs_tnsp_b<T, 128>(o, a[k], wgmma_desc_advance(dv, k * 2048));
-    wgmma_commit();
-  }
   for (int it = 0; it < kIters; ++it) {
     const long long t0 = clock64();
-    if constexpr (MODE == kStepNow || MODE == kStepAhead) {
-      // A whole consumer step, the softmax (`busy`) depending on S. kStepNow, the kernel's order: issue S_j
-      // and PV_{j-1}, wait for S_j, softmax, wait for the PV. kStepAhead: issue S_{j+1}, softmax S_j, wait for
-      // PV_{j-1}, issue PV_j, wait for S_{j+1} (two S buffers).
-      wgmma_fence();
-      if constexpr (MODE == kStepNow) {
-#pragma unroll
-        for (int k = 0; k < 8; ++k) wgmma_rs<T, 64>(s, a[k], wgmma_desc_advance(db, (k % 4) * 32), k > 0);
-        wgmma_commit();
-#pragma unroll
-        for (int k = 0; k < 4; ++k) wgmma_rs_tnsp_b<T, 128>(o, a[k], wgmma_desc_advance(dv, k * 2048));
-        wgmma_commit();
-        wgmma_wait<1>();
-#pragma unroll
-        for (int i = 0; i < 32; ++i) wgmma_fence_operand(s[i]);
-        x += s[5];
-        for (int b = 0; b < busy; ++b) x = fmaf(x, 1.0001f, 0.5f);
-        wgmma_wait<0>();
-#pragma unroll
-        for (int i = 0; i < 64; ++i) wgmma_fence_operand(o[i]);
-      } else {
-        auto step = [&](float(&sn)[32], float(&sc)[32]) {  // S_{j+1} accumulates in sn; S_j is read from sc
-          wgmma_fence();
-#pragma unroll
-          for (int k = 0; k < 8; ++k) wgmma_rs<T, 64>(sn, a[k], wgmma_desc_advance(db, (k % 4) * 32), k > 0);
-          wgmma_commit();
-          x += sc[5];
-          for (int b = 0; b < busy; ++b) x = fmaf(x, 1.0001f, 0.5f);
-          wgmma_wait<1>();  // PV_{j-1}
-#pragma unroll
-          for (int i = 0; i < 64; ++i) wgmma_fence_operand(o[i]);
-          wgmma_fence();
-#pragma unroll
-          for (int k = 0; k < 4; ++k) wgmma_rs_tnsp_b<T, 128>(o, a[k], wgmma_desc_advance(dv, k * 2048));
-          wgmma_commit();
-          wgmma_wait<1>();  // S_{j+1}
-#pragma unroll
-          for (int i = 0; i < 32; ++i) wgmma_fence_operand(sn[i]);
-        };
-        step(s2, s);  // two steps per iteration (static buffers): the time below is halved
-        step(s, s2);
-      }
-      const long long t2 = clock64();
-      if (it >= 16) total += MODE == kStepAhead ? (t2 - t0) / 2 : t2 - t0;
-      continue;
-    }
     wgmma_fence();
     if constexpr (MODE == kSSonly || MODE == kSSthenPV) {
 #pragma unroll
@@ -127,7 +75,7 @@ __global__ void __launch_bounds__(256, 1) issue_kernel(int busy, unsigned long l
   }
   float acc = x;
 #pragma unroll
-  for (int i = 0; i < 32; ++i) acc += s[i] + s2[i];
+  for (int i = 0; i < 32; ++i) acc += s[i];
 #pragma unroll
   for (int i = 0; i < 64; ++i) acc += o[i];
   if (tid % 128 == 0) {
@@ -140,7 +88,7 @@ __global__ void __launch_bounds__(256, 1) issue_kernel(int busy, unsigned long l
 template <int MODE>
 void run(const char* name, int sms, unsigned long long* out) {
   for (int wgs = 1; wgs <= 2; ++wgs)
-    for (int busy : {0, 150, 200}) {
+    for (int busy : {0, 150}) {
       auto k = issue_kernel<MODE>;
       cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, 65536);
       cudaMemset(out, 0, 16 * sizeof(unsigned long long));
@@ -163,8 +111,6 @@ int main() {
   run<kPVonly>("PV 4x m64n128k16 RS", sms, out);
   run<kSSthenPV>("S SS, then PV RS", sms, out);
   run<kRSthenPV>("S RS, then PV RS (kernel)", sms, out);
-  run<kStepNow>("step: S_j now (kernel)", sms, out);
-  run<kStepAhead>("step: S_j+1 ahead", sms, out);
   const cudaError_t err = cudaDeviceSynchronize();
   if (err != cudaSuccess) std::printf("CUDA error: %s\n", cudaGetErrorString(err));
   cudaFree(out);
