@@ -10,8 +10,8 @@ namespace gna::cuda::sm90 {
 
 // Ping-pong where no KV tile needs the element mask: every visited KV tile of every Q tile is full
 // (na::perfectly_block_sparse over the kernel's tiles) and the extra KV tokens fill whole KV tiles. Measured on
-// H100 (bench/README.md, sessions 18-19): 2.5-4.4% faster on the block-sparse presets and 1.7-2.0% on dense
-// attention; with partial tiles (sliding windows) within +-0.7%, so off there.
+// H100 (bench/README.md, sessions 18-19): 1.0-4.4% faster on the block-sparse presets and 2% on dense
+// attention, in every round; with partial tiles (sliding windows) within +-0.7%, so off there.
 inline bool pingpong_default(const FwdParams& p) {
   na::TileShape t;
   t.rank = kMaxRank;  // axes past the problem's rank have extent 1 and unit tiles

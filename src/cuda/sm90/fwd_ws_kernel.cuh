@@ -22,7 +22,7 @@
 //     PV; release V_{j-1}; pack P_j. Across Q tiles the pipeline does not drain: the next tile's S_0 runs beside the
 //     last PV, and the epilogue is deferred under the next S_1 (not before a padding-only tile: see the tile boundary).
 //     Releases are one arrive per warp on the "empty" barrier. With `pingpong` (the launcher sets it for perfectly
-//     block-sparse problems: 1.7-4.4% faster there, +-0.7% with masks), two named barriers alternate the GEMM
+//     block-sparse problems: 1.0-4.4% faster there, +-0.7% with masks), two named barriers alternate the GEMM
 //     issue between the two consumers.
 // The epilogue stores O (and LSE) from registers straight to the user's layout. Problems TMA cannot
 // describe run the shared kernel of fwd_kernel.cuh instead (sm90/fwd_launch.cuh).
