@@ -129,9 +129,9 @@ Accounting account(const Problem& p, const Tiling& t, DType dtype) {
 
   int64_t q_tiles = 1, kv_tiles = 1, visited = 1, full = 1, attended = 1, tokens = 1;
   int64_t dense_q = 1, dense_kv = 1;
-  bool perfect = true;
+  na::AxisSpec axes[kMaxRank];
   for (int d = 0; d < p.rank; ++d) {
-    const na::AxisSpec ax = p.axis(d);
+    const na::AxisSpec ax = axes[d] = p.axis(d);
     const AxisCounts c = axis_totals(ax, t.q_tile[d], t.kv_tile[d]);
     tokens *= c.tokens;
     q_tiles *= c.q_tiles;
@@ -141,7 +141,6 @@ Accounting account(const Problem& p, const Tiling& t, DType dtype) {
     attended *= c.attended;
     dense_q *= na::ceil_div(p.extent[d], t.q_tile[d]);
     dense_kv *= na::ceil_div(p.extent[d], t.kv_tile[d]);
-    perfect = perfect && na::axis_perfectly_block_sparse(t.q_tile[d], t.kv_tile[d], ax);
   }
   a.tokens = tokens;
   a.groups = 1;
@@ -169,7 +168,7 @@ Accounting account(const Problem& p, const Tiling& t, DType dtype) {
   a.pair_speedup_bound = a.computed_pairs > 0 ? dense_pairs / static_cast<double>(a.computed_pairs) : 0;
   a.full_share =
       a.visited_tiles > 0 ? static_cast<double>(a.full_tiles) / static_cast<double>(a.visited_tiles) : 0;
-  a.perfectly_block_sparse = perfect && nx % akv == 0;
+  a.perfectly_block_sparse = na::perfectly_block_sparse(axes, t.shape(), nx);
 
   // Token permutation (na/layout.hpp): Q and O use the Q-tile layout, K and V the KV-tile layout. Each
   // permuted tensor is read once and written once (padding slots included on the permuted side).
@@ -220,10 +219,9 @@ std::vector<GroupAccounting> account_groups(const Problem& p, const Tiling& t, i
 bool perfectly_block_sparse(const Problem& p, const Tiling& t) {
   p.validate();
   validate_tiling(p, t);
-  if (p.extra_kv % t.kv_tokens() != 0) return false;
   na::AxisSpec axes[kMaxRank];
   for (int d = 0; d < p.rank; ++d) axes[d] = p.axis(d);
-  return na::perfectly_block_sparse(axes, t.shape());
+  return na::perfectly_block_sparse(axes, t.shape(), p.extra_kv);
 }
 
 std::vector<std::vector<int64_t>> find_strides(const Problem& p, const Tiling& t) {

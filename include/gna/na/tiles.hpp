@@ -308,6 +308,11 @@ GNA_HD bool perfectly_block_sparse(const AxisSpec* axes, const TileShape& t) {
     if (!axis_perfectly_block_sparse(t.q[d], t.kv[d], axes[d])) return false;
   return true;
 }
+// Same with `extra_kv` extra KV tokens, which every query attends: their KV tiles are all full iff they
+// fill whole tiles.
+GNA_HD bool perfectly_block_sparse(const AxisSpec* axes, const TileShape& t, int64_t extra_kv) {
+  return extra_kv % t.kv_size() == 0 && perfectly_block_sparse(axes, t);
+}
 
 }  // namespace na
 }  // namespace gna

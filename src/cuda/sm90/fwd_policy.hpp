@@ -16,7 +16,7 @@ inline bool pingpong_default(const FwdParams& p) {
   na::TileShape t;
   t.rank = kMaxRank;  // axes past the problem's rank have extent 1 and unit tiles
   for (int d = 0; d < kMaxRank; ++d) t.q[d] = p.q_tile[d], t.kv[d] = p.kv_tile[d];
-  return p.extra_kv % kBlockN == 0 && na::perfectly_block_sparse(p.axis, t);
+  return na::perfectly_block_sparse(p.axis, t, p.extra_kv);
 }
 
 }  // namespace gna::cuda::sm90
