@@ -5,14 +5,17 @@ Owns: the calibration method of bench/calibration.md (Python stdlib only). It re
 results file (one JSON line per preset), asks `gna sim` for the exact accounting of the tiling each line
 was MEASURED with (its "tiles" field, not the planner's current choice), and fits, by least squares on the
 relative error, the three constants of src/sim/cost_model.cpp that a head-dim-128 run at the family's
-native tiles can identify:
+native tiles can identify (four with --all-full-factor):
 
     kernel_us = launch + waves * (F/Q * t_full + P/Q * t_full * mask + o)
         F, P = full / partial visited tile pairs per head, Q = Q tiles per head,
         waves = ceil(B H Q / sms), t_full = 2 (Dqk + Dv) Aq Akv / (dense_tflops * 1e6 / sms) us
+    --all-full-factor: t_full / all_full_factor on the perfectly block-sparse lines (P = 0), whose F gets
+        its own coefficient
 
-This is linear in (a, b, c) = (t_full, t_full * mask, o), so minimising sum_i (pred_i / meas_i - 1)^2 is a
-weighted linear least-squares problem solved in closed form (3x3 normal equations). A Gauss-Newton fit of
+This is linear in (a, b, c) = (t_full, t_full * mask, o) (and t_full / all_full_factor), so minimising
+sum_i (pred_i / meas_i - 1)^2 is a weighted linear least-squares problem solved in closed form (normal
+equations). A Gauss-Newton fit of
 sum_i log(pred_i / meas_i)^2 from that start is printed as a robustness check, and leave-one-out errors
 show how well each preset is predicted by the other six. `launch` is fixed (not identifiable: every fitted
 kernel runs >= 1 ms). Lines whose preset is in --exclude are reported but not fitted.
@@ -39,48 +42,51 @@ def accounting(gna, line, arch):
     return json.loads(out)
 
 
-def solve3(m, v):
-    """Solves the 3x3 system m x = v by Gaussian elimination with partial pivoting."""
+def solve(m, v):
+    """Solves the n x n system m x = v by Gaussian elimination with partial pivoting."""
+    n = len(v)
     a = [row[:] + [v[i]] for i, row in enumerate(m)]
-    for c in range(3):
-        p = max(range(c, 3), key=lambda r: abs(a[r][c]))
+    for c in range(n):
+        p = max(range(c, n), key=lambda r: abs(a[r][c]))
         a[c], a[p] = a[p], a[c]
-        for r in range(3):
+        for r in range(n):
             if r != c:
                 f = a[r][c] / a[c][c]
                 a[r] = [x - f * y for x, y in zip(a[r], a[c])]
-    return [a[i][3] / a[i][i] for i in range(3)]
+    return [a[i][n] / a[i][i] for i in range(n)]
 
 
 def fit_relative(rows, launch):
     """Closed-form least squares on the relative error; rows = (features x, measured us)."""
-    ata = [[0.0] * 3 for _ in range(3)]
-    atb = [0.0] * 3
+    n = len(rows[0][0])
+    ata = [[0.0] * n for _ in range(n)]
+    atb = [0.0] * n
     for x, y in rows:
         xs = [xi / y for xi in x]
         t = (y - launch) / y
-        for i in range(3):
+        for i in range(n):
             atb[i] += xs[i] * t
-            for j in range(3):
+            for j in range(n):
                 ata[i][j] += xs[i] * xs[j]
-    return solve3(ata, atb)
+    return solve(ata, atb)
 
 
 def fit_log(rows, launch, start):
     """Gauss-Newton on sum log(pred / meas)^2, from `start`."""
     beta = start[:]
+    n = len(beta)
     for _ in range(50):
-        ata = [[0.0] * 3 for _ in range(3)]
-        atb = [0.0] * 3
+        ata = [[0.0] * n for _ in range(n)]
+        atb = [0.0] * n
         for x, y in rows:
             pred = launch + sum(b * xi for b, xi in zip(beta, x))
             r = math.log(pred / y)
             g = [xi / pred for xi in x]
-            for i in range(3):
+            for i in range(n):
                 atb[i] -= g[i] * r
-                for j in range(3):
+                for j in range(n):
                     ata[i][j] += g[i] * g[j]
-        step = solve3(ata, atb)
+        step = solve(ata, atb)
         beta = [b + s for b, s in zip(beta, step)]
         if max(abs(s) / max(abs(b), 1e-12) for s, b in zip(step, beta)) < 1e-12:
             break
@@ -100,6 +106,8 @@ def main():
     ap.add_argument("--exclude", default="small-2d", help="comma-separated presets reported but not fitted")
     ap.add_argument("--old-arch", default="h100", help="cost-model entry for the 'before' column")
     ap.add_argument("--new-arch", default="", help="fitted entry, once in the table: its gna sim prediction")
+    ap.add_argument("--all-full-factor", action="store_true",
+                    help="fit all_full_factor too (a family that runs perfectly block-sparse problems faster)")
     args = ap.parse_args()
     exclude = set(filter(None, args.exclude.split(",")))
 
@@ -118,6 +126,9 @@ def main():
         waves = -(-units // args.sms)
         q = acc["q_tiles"]
         x = [waves * acc["full_tiles"] / q, waves * acc["partial_tiles"] / q, float(waves)]
+        if args.all_full_factor:  # the perfectly block-sparse lines' full tiles get their own coefficient
+            pbs = bool(acc["perfectly_block_sparse"])
+            x = [0.0 if pbs else x[0], x[1], x[2], x[0] if pbs else 0.0]
         aq = math.prod(int(v) for v in line["tiles"].split("/")[0].split("x"))
         akv = math.prod(int(v) for v in line["tiles"].split("/")[1].split("x"))
         new = accounting(args.gna, line, args.new_arch)["kernel_ms"] if args.new_arch else None
@@ -125,8 +136,8 @@ def main():
                           fitted=line["preset"] not in exclude, new_ms=new))
 
     fit_rows = [(r["x"], r["y"]) for r in table if r["fitted"]]
-    if len(fit_rows) < 3:
-        sys.exit("need at least 3 fitted lines")
+    if not fit_rows or len(fit_rows) < len(fit_rows[0][0]):
+        sys.exit("need at least as many fitted lines as constants")
     fitted = [r for r in table if r["fitted"]]
     native = {(r["dims"], r["aq"], r["akv"]) for r in fitted}
     if len(native) != 1:
@@ -135,9 +146,9 @@ def main():
     flops_per_tile = 2.0 * dims * aq * akv
 
     def constants(beta):
-        t, tm, o = beta
+        t, tm, o = beta[:3]
         return dict(t_full_us=t, dense_tflops=flops_per_tile * args.sms / (t * 1e6), mask_multiplier=tm / t,
-                    q_tile_overhead_us=o)
+                    q_tile_overhead_us=o, all_full_factor=t / beta[3] if len(beta) > 3 else 1.0)
 
     rel = fit_relative(fit_rows, args.launch_us)
     logb = fit_log(fit_rows, args.launch_us, rel)
@@ -148,7 +159,8 @@ def main():
         errs = [predict(x, beta, args.launch_us) / y - 1 for x, y in fit_rows]
         rms = math.sqrt(sum(e * e for e in errs) / len(errs))
         print(f"{name}: dense_tflops {c['dense_tflops']:.2f}  mask_multiplier {c['mask_multiplier']:.4f}  "
-              f"q_tile_overhead_us {c['q_tile_overhead_us']:.3f}  (t_full {c['t_full_us']:.4f} us)  "
+              f"q_tile_overhead_us {c['q_tile_overhead_us']:.3f}  all_full_factor {c['all_full_factor']:.4f}  "
+              f"(t_full {c['t_full_us']:.4f} us)  "
               f"rms rel err {100 * rms:.2f}%  max |err| {100 * max(abs(e) for e in errs):.2f}%")
 
     print("\n| preset | tiles | full / partial / Q tiles per head | waves | measured ms | predicted ms (before, "

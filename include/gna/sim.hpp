@@ -114,6 +114,8 @@ struct ArchModel {
   bool loads_in_place = false;  // the kernel reads tiles from the user's layout: no permutation copy, so
                                 // predict() gives layout_ms == 0 whatever Accounting::permute_bytes says
   bool calibrated = false;      // constants fitted to measured kernel times (bench/calibration.md)
+  double all_full_factor = 1.0;  // throughput factor of a perfectly block-sparse problem (every visited
+                                 // pair full): the sm90 kernel runs its consumer ping-pong only there
 };
 
 // The one table (H100, H200, A100, L40, CPU; and h100-sm80, h200-sm80, a100-sm80, l40-sm80 for the sm80

@@ -7,7 +7,8 @@
 // term): h100-sm80 is FITTED to measured kernel times (bench/calibration.md, bench/fit_cost_model.py); the
 // other -sm80 entries are derived from it (same rate relative to the FA2-class guess of each card, same
 // per-Q-tile overhead in full-tile times). Model, per (batch entry, head) work unit = one Q tile on one SM:
-//   t_full  = 2 (Dqk + Dv) Aq Akv / (dense_tflops * eff / sms)          one full tile pair on one SM
+//   t_full  = 2 (Dqk + Dv) Aq Akv / (dense_tflops * eff * f / sms)      one full tile pair on one SM
+//             (f = all_full_factor for a perfectly block-sparse problem, else 1)
 //   work    = B H (full * t_full + partial * t_full * mask_multiplier + q_tiles * q_tile_overhead)
 //   kernel  = launch + (work / units) * ceil(units / sms)                 units = B H q_tiles (waves)
 //   layout  = permute_bytes / copy_bandwidth + one launch per copy kernel; 0 if arch.loads_in_place
@@ -27,7 +28,7 @@ namespace sim {
 
 const std::vector<ArchModel>& arch_models() {
   // name, description, sms, dense_tflops, mask_multiplier, q_tile_overhead_us, copy_tbps, launch_us,
-  // q64_efficiency, kv64_efficiency, head_dim_slope, loads_in_place, calibrated.
+  // q64_efficiency, kv64_efficiency, head_dim_slope, loads_in_place, calibrated[, all_full_factor].
   static const std::vector<ArchModel> table = {
       // Hypothetical best-class kernels with a token permutation. ALL INITIAL GUESSES (docs/simulator.md).
       {"h100", "NVIDIA H100 SXM (sm90a, wgmma/TMA kernel; ~650 TFLOP/s = FA3/cuDNN/NATTEN dense-tile rate)",
@@ -58,14 +59,15 @@ const std::vector<ArchModel>& arch_models() {
       {"l40-sm80", "NVIDIA L40 / L40S class running the sm80 kernel (derived from h100-sm80 and the l40 guess)",
        142, 131.0, 1.1813, 41.2, 0.7, 4.0, 0.85, 1.0, 0.15, true, false},
       // The compiled sm90 kernels (warp-specialized TMA + wgmma, 128x64 tiles, tiles loaded in place).
-      // h100-sm90: fitted the same way to the 7 presets measured on an H100 80GB HBM3, bf16, head dim 128,
-      // 2026-11-27, session 18's kernel (bench/results/h100-sm90-calibration.jsonl; bench/calibration.md:
-      // rms error 4.3%, max 10.2% on cosmos-na).
+      // h100-sm90: fitted the same way, with all_full_factor (the consumer ping-pong and no mask bookkeeping
+      // on perfectly block-sparse problems), to 6 presets measured on an H100 80GB HBM3, bf16, head dim 128,
+      // 2026-11-27, session 19's kernel (bench/results/h100-sm90-calibration.jsonl; cosmos-na left out, a
+      // known miss of the model's terms; bench/calibration.md: rms error 0.8%, max 1.4%; cosmos-na -6.1%).
       {"h100-sm90", "NVIDIA H100 SXM running the sm90 kernel (TMA + wgmma; calibrated, bench/calibration.md)", 132,
-       647.79, 1.3303, 0.552, 3.0, 4.0, 0.85, 1.0, 0.15, true, true},
-      // Derived, not measured: H200 has the same SMs and clocks.
+       618.18, 1.2222, 0.037, 3.0, 4.0, 0.85, 1.0, 0.15, true, true, 1.0565},
+      // Derived, not measured: H200 has the same SMs and clocks (session 20 measured the presets within 1%).
       {"h200-sm90", "NVIDIA H200 running the sm90 kernel (derived from h100-sm90: same SMs and clocks)", 132,
-       647.79, 1.3303, 0.552, 4.2, 4.0, 0.85, 1.0, 0.15, true, false},
+       618.18, 1.2222, 0.037, 4.2, 4.0, 0.85, 1.0, 0.15, true, false, 1.0565},
   };
   return table;
 }
@@ -97,7 +99,8 @@ Prediction predict(const Problem& p, const Accounting& a, const ArchModel& arch)
   const double dims = static_cast<double>(p.dim_qk + p.dim_v);
   const double hd = std::clamp(1.0 + arch.head_dim_slope * std::log2(dims / 256.0), 0.5, 1.3);
   const double eff = hd * tile_factor(aq, arch.q64_efficiency) * tile_factor(akv, arch.kv64_efficiency);
-  const double per_sm_flops_per_us = arch.dense_tflops * 1e6 * eff / arch.sms;  // 1e12 / 1e6
+  const double all_full = a.perfectly_block_sparse ? arch.all_full_factor : 1.0;
+  const double per_sm_flops_per_us = arch.dense_tflops * 1e6 * eff * all_full / arch.sms;  // 1e12 / 1e6
   r.full_tile_us = 2.0 * dims * static_cast<double>(aq) * static_cast<double>(akv) / per_sm_flops_per_us;
 
   const double bh = static_cast<double>(p.batch) * static_cast<double>(p.heads);
