@@ -17,7 +17,7 @@ This is linear in (a, b, c) = (t_full, t_full * mask, o) (and t_full / all_full_
 sum_i (pred_i / meas_i - 1)^2 is a weighted linear least-squares problem solved in closed form (normal
 equations). A Gauss-Newton fit of
 sum_i log(pred_i / meas_i)^2 from that start is printed as a robustness check, and leave-one-out errors
-show how well each preset is predicted by the other six. `launch` is fixed (not identifiable: every fitted
+show how well each preset is predicted by the others. `launch` is fixed (not identifiable: every fitted
 kernel runs >= 1 ms). Lines whose preset is in --exclude are reported but not fitted.
 
 Invariant: the model here is the one in src/sim/cost_model.cpp for a family whose rate is quoted at its
@@ -139,6 +139,8 @@ def main():
     if not fit_rows or len(fit_rows) < len(fit_rows[0][0]):
         sys.exit("need at least as many fitted lines as constants")
     fitted = [r for r in table if r["fitted"]]
+    if args.all_full_factor and not (any(x[3] for x, _ in fit_rows) and any(x[0] for x, _ in fit_rows)):
+        sys.exit("--all-full-factor needs perfectly block-sparse lines and lines with partial tiles among the fitted")
     native = {(r["dims"], r["aq"], r["akv"]) for r in fitted}
     if len(native) != 1:
         sys.exit("fitted lines must share one head dim and one tile size (the rate is quoted at one tile)")
