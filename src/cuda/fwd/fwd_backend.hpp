@@ -12,6 +12,8 @@
 #include <cuda_runtime.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <sstream>
@@ -19,6 +21,7 @@
 #include "core/backend.hpp"
 #include "cuda/common/cuda_check.hpp"
 #include "cuda/fwd/fwd_params.hpp"
+#include "gna/na/tile_order.hpp"
 #include "gna/na/tile_table.hpp"
 #include "gna/sim.hpp"
 
@@ -189,7 +192,59 @@ class FusedForwardBackend final : public detail::Backend {
       fp.o_step[d] = dil * fp.o_stride[1 + d];
       fp.lse_step[d] = dil * fp.lse_stride[1 + d];
     }
+    const na::TileOrder order = tile_order(fp);
+    for (int k = 0; k < kMaxRank; ++k) {
+      const int64_t n = fp.q_tiles[order.axis[k]];
+      fp.order_axis[k] = order.axis[k];
+      fp.order_tiles[k] = static_cast<uint32_t>(n);
+      fp.order_span[k] = static_cast<uint32_t>(order.span[k] <= 0 || order.span[k] > n ? n : order.span[k]);
+    }
     return fp;
+  }
+
+  // The order of the Q tiles (gna/na/tile_order.hpp): row-major over stride groups, the tiles of a group
+  // together (the row-major order for every stride-1 problem). GNA_TILE_ORDER (forced_tile_order) overrides it.
+  static na::TileOrder tile_order(const FwdParams& fp) {
+    const ForcedOrder& forced = forced_tile_order();
+    if (forced.set) return forced.order;
+    na::GroupAxis axis[kMaxRank];
+    int64_t q_tile[kMaxRank];
+    for (int d = 0; d < kMaxRank; ++d) {
+      axis[d] = na::group_axis(fp.axis[d], 0);
+      q_tile[d] = fp.q_tile[d];
+    }
+    return na::stride_group_order(axis, q_tile);
+  }
+
+  // GNA_TILE_ORDER=AXES:SPANS (e.g. 021:8,2,1: levels axis 0, 2, 1 with spans 8, 2, 1; 012:0,0,0 is the
+  // row-major order): a measurement switch, read once per process.
+  struct ForcedOrder {
+    bool set = false;
+    na::TileOrder order;
+  };
+  static const ForcedOrder& forced_tile_order() {
+    static const ForcedOrder forced = [] {
+      ForcedOrder f;
+      na::TileOrder& o = f.order;
+      const char* v = std::getenv("GNA_TILE_ORDER");
+      if (v == nullptr || std::strlen(v) < 4 || v[3] != ':') return f;
+      f.set = true;
+      bool seen[kMaxRank] = {false, false, false};
+      for (int k = 0; k < kMaxRank; ++k) {
+        o.axis[k] = v[k] - '0';
+        if (o.axis[k] < 0 || o.axis[k] >= kMaxRank || seen[o.axis[k]])
+          throw Error(std::string("GNA_TILE_ORDER: the first three characters must be a permutation of 012, got '") + v + "'");
+        seen[o.axis[k]] = true;
+      }
+      const char* c = v + 4;
+      for (int k = 0; k < kMaxRank && *c; ++k) {
+        o.span[k] = std::strtoll(c, const_cast<char**>(&c), 10);
+        if (o.span[k] < 0) throw Error(std::string("GNA_TILE_ORDER: spans must be >= 0, got '") + v + "'");
+        if (*c == ',') ++c;
+      }
+      return f;
+    }();
+    return forced;
   }
 
   // The simulator's cost model for this device class (Arch::cost_model picks the kernel's calibrated entry).

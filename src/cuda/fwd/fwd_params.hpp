@@ -40,6 +40,10 @@ struct FwdParams {
   int kv_tile[kMaxRank];               // runtime N-d factorisation of BLOCK_N
   int64_t q_tiles[kMaxRank];           // ceil(group_extent_max / q_tile) per axis
   int64_t q_tiles_total;               // prod(dilation) * prod(q_tiles): blocks per (batch, head)
+  // The order of the Q tiles of one (batch, head, group), by level (gna/na/tile_order.hpp): level k is
+  // axis order_axis[k] with order_tiles[k] = q_tiles[order_axis[k]] tiles, cut into slabs of order_span[k].
+  int order_axis[kMaxRank];
+  uint32_t order_tiles[kMaxRank], order_span[kMaxRank];
 };
 
 }  // namespace gna::cuda

@@ -13,6 +13,7 @@
 #include "cuda/common/mma_sm80.cuh"
 #include "cuda/fwd/fwd_params.hpp"
 #include "cuda/fwd/mask_bits.hpp"  // keep_bit: the column masks' bit order
+#include "gna/na/tile_order.hpp"
 #include "gna/na/tiles.hpp"
 #include "gna/na/window.hpp"
 
@@ -57,19 +58,16 @@ struct QTileState {
   // false when the whole tile is padding (nothing to compute or store). A single thread walking the fields
   // in shared memory took about 10 us per tile on H100 (10% of flux-gna, 28% of 1d-32k-gna).
   __device__ bool init_warp(const FwdParams& p, int64_t block, int lane) {
-    // block = (batch * heads + head) * q_tiles_total + tile_lin, and
-    // tile_lin = ((g0 * D1 + g1) * D2 + g2) * (Q0 Q1 Q2) + (t0 * Q1 + t1) * Q2 + t2.
+    // block = (batch * heads + head) * q_tiles_total + (g_lin * Q0 Q1 Q2 + tile_lin), g_lin = (g0 * D1 + g1) * D2 + g2,
+    // and tile_lin the position in the grid's tile order (na::ordered_tile; row-major by default).
     const uint32_t units = static_cast<uint32_t>(p.q_tiles_total), heads = static_cast<uint32_t>(p.heads);
     const uint32_t bh = static_cast<uint32_t>(block) / units;
-    uint32_t rest = static_cast<uint32_t>(block) - bh * units;
+    const uint32_t rest0 = static_cast<uint32_t>(block) - bh * units;
     const uint32_t b = bh / heads, h = bh - b * heads;
+    const uint32_t grid = p.order_tiles[0] * p.order_tiles[1] * p.order_tiles[2];
+    uint32_t rest = rest0 / grid;
     uint32_t tc[kMaxRank], g[kMaxRank];
-#pragma unroll
-    for (int d = kMaxRank - 1; d >= 0; --d) {
-      const uint32_t n = static_cast<uint32_t>(p.q_tiles[d]), q = rest / n;
-      tc[d] = rest - q * n;
-      rest = q;
-    }
+    na::ordered_tile(rest0 - rest * grid, p.order_axis, p.order_tiles, p.order_span, tc);
 #pragma unroll
     for (int d = kMaxRank - 1; d >= 0; --d) {
       const uint32_t n = static_cast<uint32_t>(p.axis[d].dilation), q = rest / n;
