@@ -108,6 +108,10 @@ TEST(TileOrder, StrideGroupOrderIsRowMajorWithoutGroups) {
                              axes({256, 256, 1}, {80, 80, 1}, {16, 16, 1}, {16, 8, 1}, {16, 4, 1}),
                              axes({50, 40, 1}, {9, 9, 1}, {6, 6, 1}, {4, 4, 1}, {8, 8, 1})})  // 4 does not divide 6
     EXPECT_EQ(sequence(o, default_order(o)), sequence(o, TileOrder{}));
+  // A causal axis: the windows of a stride group end at each query, so its tiles' boxes differ.
+  OrderAxes causal = axes({30, 48, 80}, {18, 24, 24}, {16, 8, 8}, {2, 8, 8}, {2, 8, 4});
+  causal.axis[0].is_causal = true;
+  EXPECT_EQ(sequence(causal, default_order(causal)), sequence(causal, TileOrder{}));
 }
 
 TEST(TileOrder, StrideGroupTilesRunTogether) {

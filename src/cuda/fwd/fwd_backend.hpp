@@ -227,7 +227,9 @@ class FusedForwardBackend final : public detail::Backend {
       ForcedOrder f;
       na::TileOrder& o = f.order;
       const char* v = std::getenv("GNA_TILE_ORDER");
-      if (v == nullptr || std::strlen(v) < 4 || v[3] != ':') return f;
+      if (v == nullptr || *v == '\0') return f;
+      if (std::strlen(v) < 4 || v[3] != ':')
+        throw Error(std::string("GNA_TILE_ORDER: expected AXES:SPANS such as 021:8,2,1, got '") + v + "'");
       f.set = true;
       bool seen[kMaxRank] = {false, false, false};
       for (int k = 0; k < kMaxRank; ++k) {
