@@ -34,8 +34,8 @@ struct TileOrder {
   int64_t span[kMaxRank] = {0, 0, 0};  // level k's span in Q tiles (>= 1); 0: the level's whole extent
 };
 
-// Q-tile coordinates t[axis] of position `lin` in order `o`; n[k]: level k's extent in Q tiles, s[k] its
-// span clamped to [1, n[k]]. 32-bit: the callers have fewer than 2^31 tiles.
+// The Q-tile coordinates t[d] (indexed by axis) of position `lin` of the order whose level k is axis
+// axis[k] with n[k] tiles and span s[k] in [1, n[k]]. 32-bit: the callers have fewer than 2^31 tiles.
 GNA_HD void ordered_tile(uint32_t lin, const int (&axis)[kMaxRank], const uint32_t (&n)[kMaxRank],
                          const uint32_t (&s)[kMaxRank], uint32_t (&t)[kMaxRank]) {
   uint32_t rem = lin, inner = 1, first[kMaxRank], r[kMaxRank];
