@@ -44,9 +44,18 @@ OrderAxes axes(std::vector<int64_t> L, std::vector<int64_t> w, std::vector<int64
   return o;
 }
 
+// The Q-tile sequence of an order on the grid of `o`.
+std::vector<std::tuple<uint32_t, uint32_t, uint32_t>> sequence(const OrderAxes& o, const TileOrder& t) {
+  uint32_t n[3], s[3];
+  for (int d = 0; d < 3; ++d) n[d] = uint32_t(num_tiles(o.axis[d].extent, o.q_tile[d]));
+  for (int k = 0; k < 3; ++k) s[k] = uint32_t(level_span(t, k, n[t.axis[k]]));
+  return walk(n, t.axis, s);
+}
+TileOrder default_order(const OrderAxes& o) { return stride_group_order(o.axis, o.q_tile); }
+
 }  // namespace
 
-TEST(TileOrder, DefaultIsRowMajor) {
+TEST(TileOrder, FullSpansAreRowMajor) {
   const uint32_t n[3] = {3, 5, 4};
   const auto w = walk(n, {0, 1, 2}, {3, 5, 4});
   for (uint32_t lin = 0; lin < w.size(); ++lin)
@@ -91,15 +100,6 @@ TEST(TileOrder, SweepTakesACrossSectionPerStep) {
   EXPECT_EQ(w[23], std::make_tuple(3u, 2u, 1u));
 }
 
-// The Q-tile sequence of an order on the grid of `o`.
-std::vector<std::tuple<uint32_t, uint32_t, uint32_t>> sequence(const OrderAxes& o, const TileOrder& t) {
-  uint32_t n[3], s[3];
-  for (int d = 0; d < 3; ++d) n[d] = uint32_t(num_tiles(o.axis[d].extent, o.q_tile[d]));
-  for (int k = 0; k < 3; ++k) s[k] = t.span[k] <= 0 || t.span[k] > n[t.axis[k]] ? n[t.axis[k]] : uint32_t(t.span[k]);
-  return walk(n, t.axis, s);
-}
-TileOrder default_order(const OrderAxes& o) { return stride_group_order(o.axis, o.q_tile); }
-
 TEST(TileOrder, StrideGroupOrderIsRowMajorWithoutGroups) {
   // Stride 1 (flux-na, hunyuan-na), and flux-gna, whose stride groups (16 x 16 over 16 x 8 Q tiles) are
   // already adjacent in the row-major order: the default order is the row-major one.
@@ -115,9 +115,9 @@ TEST(TileOrder, StrideGroupOrderIsRowMajorWithoutGroups) {
 }
 
 TEST(TileOrder, StrideGroupTilesRunTogether) {
-  // hunyuan-gna: stride 16 over Q tiles of 2 frames, 8 tiles per group on axis 0; a 720p-like grid with
-  // groups on two axes. Each run of group-size consecutive positions is one stride group: identical KV
-  // boxes on every axis.
+  // hunyuan-gna: stride 16 over Q tiles of 2 frames, 8 tiles per group on axis 0 (the last group 7); a
+  // 720p-like grid with groups on two axes. Each stride group is one run of consecutive positions, and its
+  // tiles have identical KV boxes on every axis.
   for (const OrderAxes& o : {axes({30, 48, 80}, {18, 24, 24}, {16, 8, 8}, {2, 8, 8}, {2, 8, 4}),
                              axes({30, 90, 160}, {18, 24, 24}, {16, 8, 8}, {16, 2, 4}, {2, 4, 8})}) {
     int64_t g[3], group = 1;

@@ -9,7 +9,7 @@
 // axis k: the order before tile orders existed). A span of 1 on the innermost level makes a sweep: the
 // blocks move along that axis with a cross-section of span_0 x span_1 tiles. Which order reads least from
 // DRAM is measured, not modelled: a sweep cut hunyuan-na's DRAM reads 4x and doubled a 4K image's
-// (bench/README.md, session 21), so the default below changes only what is certain to help.
+// (bench/README.md, session 21), so the default below only brings together tiles with identical KV boxes.
 //
 // Invariant (tests/unit/test_tile_order.cpp): ordered_tile is a bijection of [0, n_0 n_1 n_2) onto the
 // grid for every permutation and every span in [1, n].
@@ -33,6 +33,11 @@ struct TileOrder {
   int axis[kMaxRank] = {0, 1, 2};   // level k's axis (a permutation)
   int64_t span[kMaxRank] = {0, 0, 0};  // level k's span in Q tiles (>= 1); 0: the level's whole extent
 };
+
+// Level k's span as ordered_tile takes it, in [1, n] for a level of n Q tiles (0 or more than n: n).
+GNA_HD int64_t level_span(const TileOrder& o, int k, int64_t n) {
+  return o.span[k] <= 0 || o.span[k] > n ? n : o.span[k];
+}
 
 // The Q-tile coordinates t[d] (indexed by axis) of position `lin` of the order whose level k is axis
 // axis[k] with n[k] tiles and span s[k] in [1, n[k]]. 32-bit: the callers have fewer than 2^31 tiles.

@@ -197,7 +197,7 @@ class FusedForwardBackend final : public detail::Backend {
       const int64_t n = fp.q_tiles[order.axis[k]];
       fp.order_axis[k] = order.axis[k];
       fp.order_tiles[k] = static_cast<uint32_t>(n);
-      fp.order_span[k] = static_cast<uint32_t>(order.span[k] <= 0 || order.span[k] > n ? n : order.span[k]);
+      fp.order_span[k] = static_cast<uint32_t>(na::level_span(order, k, n));
     }
     return fp;
   }
